@@ -1,0 +1,112 @@
+"""Staff identity on Cognito: sign-in, token verification, staff accounts.
+
+Groups carry the rights: `network-admin`, `venue-{slug}-lead`,
+`venue-{slug}-clerk`. A token is verified against the pool's JWKS (RS256),
+issuer and app client before any group is believed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.adapters import aws
+from chalicelib.errors import NotAuthenticated
+from chalicelib.settings import get_settings
+
+NETWORK_ADMIN = "network-admin"
+ROLES = ("lead", "clerk")
+
+
+def venue_group(venue: str, role: str) -> str:
+    return f"venue-{venue}-{role}"
+
+
+@dataclass(frozen=True)
+class Staff:
+    username: str
+    groups: frozenset[str]
+
+    @property
+    def is_network_admin(self) -> bool:
+        return NETWORK_ADMIN in self.groups
+
+    def role_at(self, venue: str) -> str | None:
+        for role in ROLES:
+            if venue_group(venue, role) in self.groups:
+                return role
+        return None
+
+    @property
+    def venues(self) -> dict[str, str]:
+        found = {}
+        for group in self.groups:
+            for role in ROLES:
+                if group.startswith("venue-") and group.endswith(f"-{role}"):
+                    found[group[len("venue-"):-len(role) - 1]] = role
+        return found
+
+
+@lru_cache(maxsize=1)
+def _jwks():
+    import jwt
+
+    return jwt.PyJWKClient(get_settings().cognito_jwks_url, cache_keys=True, lifespan=3600)
+
+
+def verify(token: str) -> Staff:
+    import jwt
+
+    settings = get_settings()
+    try:
+        signing_key = _jwks().get_signing_key_from_jwt(token)
+        claims = jwt.decode(token, signing_key.key, algorithms=["RS256"], audience=settings.user_pool_client_id,
+                            issuer=settings.cognito_issuer, options={"require": ["exp", "iss", "sub"]})
+    except jwt.PyJWTError as error:
+        raise NotAuthenticated("Your sign-in is not valid or has expired. Sign in again.") from error
+    if claims.get("token_use") != "id":
+        raise NotAuthenticated("Use the id token from sign-in.")
+    return Staff(username=claims.get("cognito:username", claims["sub"]), groups=frozenset(claims.get("cognito:groups", [])))
+
+
+def sign_in(username: str, password: str) -> dict[str, Any]:
+    cognito = aws.client("cognito-idp")
+    try:
+        result = cognito.initiate_auth(ClientId=get_settings().user_pool_client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                       AuthParameters={"USERNAME": username, "PASSWORD": password})
+    except (cognito.exceptions.NotAuthorizedException, cognito.exceptions.UserNotFoundException) as error:
+        raise NotAuthenticated("Wrong username or password.") from error
+    tokens = result["AuthenticationResult"]
+    return {"id_token": tokens["IdToken"], "expires_in": tokens["ExpiresIn"]}
+
+
+def create_staff(username: str, password: str, groups: list[str], *, client: Any = None,
+                 pool_id: str | None = None) -> None:
+    cognito = client or aws.client("cognito-idp")
+    pool = pool_id or get_settings().user_pool_id
+    try:
+        cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
+    except cognito.exceptions.UsernameExistsException:
+        from chalicelib.errors import Conflict
+
+        raise Conflict(f"A staff account '{username}' already exists.")
+    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password, Permanent=True)
+    for group in groups:
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+
+
+def ensure_group(name: str, *, client: Any = None, pool_id: str | None = None) -> None:
+    cognito = client or aws.client("cognito-idp")
+    try:
+        cognito.create_group(UserPoolId=pool_id or get_settings().user_pool_id, GroupName=name)
+    except cognito.exceptions.GroupExistsException:
+        pass
+
+
+def delete_group(name: str) -> None:
+    cognito = aws.client("cognito-idp")
+    try:
+        cognito.delete_group(UserPoolId=get_settings().user_pool_id, GroupName=name)
+    except cognito.exceptions.ResourceNotFoundException:
+        pass

@@ -1,0 +1,97 @@
+"""The network table: state shared by the whole network, never personal data.
+
+  VENUES / VENUE#{slug}      registry: public profile, branding, Stripe account, status
+  BASKET#{basket} / BASKET   which venue orders a payment covers (ids and amounts only)
+  idempotency#...            Powertools idempotency records of processed Stripe events
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters import aws
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values
+from chalicelib.settings import get_settings
+
+
+class NetworkStore:
+    def __init__(self, dynamodb: Any = None, table: str | None = None) -> None:
+        self.db = dynamodb or aws.client("dynamodb")
+        self.table = table or get_settings().network_table
+
+    # -- venue registry -------------------------------------------------------
+    def put_venue(self, venue: dict[str, Any], *, only_new: bool = False) -> bool:
+        item = {"pk": "VENUES", "sk": f"VENUE#{venue['slug']}", **venue}
+        try:
+            self.db.put_item(TableName=self.table, Item=marshal(item),
+                             **({"ConditionExpression": "attribute_not_exists(pk)"} if only_new else {}))
+            return True
+        except ClientError as error:
+            if only_new and is_condition_failure(error):
+                return False
+            raise
+
+    def update_venue(self, slug: str, **fields: Any) -> None:
+        names = {f"#{k}": k for k in fields}
+        self.db.update_item(
+            TableName=self.table, Key=key("VENUES", f"VENUE#{slug}"),
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values(**fields))
+
+    def get_venue(self, slug: str) -> dict[str, Any] | None:
+        item = unmarshal(self.db.get_item(TableName=self.table, Key=key("VENUES", f"VENUE#{slug}"),
+                                          ConsistentRead=True).get("Item"))
+        return _strip_keys(item) if item else None
+
+    def list_venues(self) -> list[dict[str, Any]]:
+        items = query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues=values(p="VENUES"))
+        return [_strip_keys(i) for i in items]
+
+    def delete_venue(self, slug: str) -> None:
+        self.db.delete_item(TableName=self.table, Key=key("VENUES", f"VENUE#{slug}"))
+
+    # -- baskets ----------------------------------------------------------------
+    def create_basket(self, basket: dict[str, Any]) -> bool:
+        item = {"pk": f"BASKET#{basket['basket_id']}", "sk": "BASKET", **basket}
+        try:
+            self.db.put_item(TableName=self.table, Item=marshal(item), ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    def get_basket(self, basket_id: str) -> dict[str, Any] | None:
+        item = unmarshal(self.db.get_item(TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"),
+                                          ConsistentRead=True).get("Item"))
+        return _strip_keys(item) if item else None
+
+    def update_basket(self, basket_id: str, *, expected_status: str | None = None, **fields: Any) -> bool:
+        names = {f"#{k}": k for k in fields}
+        kwargs: dict[str, Any] = {}
+        vals = dict(fields)
+        if expected_status:
+            names["#status"] = "status"
+            vals["expected"] = expected_status
+            kwargs["ConditionExpression"] = "#status = :expected"
+        try:
+            self.db.update_item(
+                TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"),
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values(**vals), **kwargs)
+            return True
+        except ClientError as error:
+            if expected_status and is_condition_failure(error):
+                return False
+            raise
+
+    def delete_basket(self, basket_id: str) -> None:
+        self.db.delete_item(TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"))
+
+
+def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in ("pk", "sk")}

@@ -1,0 +1,112 @@
+"""Stripe, through the real SDK. With no STRIPE_SECRET_KEY the same calls go
+to the local Stripe emulator (`local/stripe_emulator.py`).
+
+stripe is imported here only, and only when a payment call is made, so the
+API's cold start does not pay for it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.errors import InvalidSignature, PaymentProviderUnavailable
+from chalicelib.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def _client():
+    import stripe
+
+    stripe.enable_telemetry = False
+    settings = get_settings()
+    kwargs: dict[str, Any] = {"max_network_retries": 2}
+    if settings.uses_stripe_emulator:
+        kwargs["base_addresses"] = {"api": settings.stripe_api_base}
+    return stripe.StripeClient(settings.stripe_secret_key, **kwargs)
+
+
+def _call(fn, *args, **kwargs):
+    import stripe
+
+    try:
+        return fn(*args, **kwargs)
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+        raise PaymentProviderUnavailable("The payment provider did not answer; try again in a moment.") from error
+
+
+def create_checkout(*, basket_id: str, lines: list[dict[str, Any]], customer_email: str, expires_at: datetime,
+                    locale: str) -> dict[str, Any]:
+    settings = get_settings()
+    params = {
+        "mode": "payment",
+        "line_items": [
+            {"quantity": line["quantity"],
+             "price_data": {"currency": "eur", "unit_amount": line["unit_amount"],
+                            "product_data": {"name": line["name"]}}}
+            for line in lines
+        ],
+        "customer_email": customer_email,
+        "client_reference_id": basket_id,
+        "metadata": {"basket_id": basket_id},
+        "payment_intent_data": {"transfer_group": basket_id, "metadata": {"basket_id": basket_id}},
+        "expires_at": int(expires_at.timestamp()),
+        "locale": locale,
+        "success_url": f"{settings.public_base_url}/order.html?basket={basket_id}",
+        "cancel_url": f"{settings.public_base_url}/basket.html?cancelled={basket_id}",
+    }
+    session = _call(_client().v1.checkout.sessions.create, params=params,
+                    options={"idempotency_key": f"checkout-{basket_id}"})
+    return {"id": session.id, "url": session.url, "expires_at": session.expires_at}
+
+
+def retrieve_checkout(session_id: str) -> dict[str, Any]:
+    session = _call(_client().v1.checkout.sessions.retrieve, session_id)
+    return {"id": session.id, "status": session.status, "payment_status": session.payment_status,
+            "payment_intent": session.payment_intent, "amount_total": session.amount_total,
+            "basket_id": (session.metadata or {}).get("basket_id")}
+
+
+def expire_checkout(session_id: str) -> None:
+    import stripe
+
+    try:
+        _call(_client().v1.checkout.sessions.expire, session_id)
+    except stripe.InvalidRequestError:
+        pass  # already complete or expired: the caller re-reads the status
+
+
+def charge_of(payment_intent_id: str) -> str | None:
+    intent = _call(_client().v1.payment_intents.retrieve, payment_intent_id)
+    return intent.latest_charge if isinstance(intent.latest_charge, str) else getattr(intent.latest_charge, "id", None)
+
+
+def transfer(*, amount: int, destination: str, transfer_group: str, source_transaction: str | None,
+             idempotency_key: str) -> str:
+    params: dict[str, Any] = {"amount": amount, "currency": "eur", "destination": destination,
+                              "transfer_group": transfer_group}
+    if source_transaction:
+        params["source_transaction"] = source_transaction
+    result = _call(_client().v1.transfers.create, params=params, options={"idempotency_key": idempotency_key})
+    return result.id
+
+
+def create_connected_account(*, venue: str, name: str) -> str:
+    account = _call(_client().v1.accounts.create,
+                    params={"type": "express", "country": "BE", "business_profile": {"name": name},
+                            "metadata": {"loket_venue": venue}},
+                    options={"idempotency_key": f"account-{get_settings().stage}-{venue}"})
+    return account.id
+
+
+def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
+    import stripe
+
+    if not signature:
+        raise InvalidSignature("Missing Stripe-Signature header.")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, get_settings().stripe_webhook_secret)
+    except (stripe.SignatureVerificationError, ValueError) as error:
+        raise InvalidSignature("The Stripe signature does not match this payload.") from error
+    return event.to_dict() if hasattr(event, "to_dict") else dict(event)

@@ -1,0 +1,98 @@
+"""CloudFormation: the platform stack and one stack per venue.
+
+The same functions deploy to AWS (`make deploy`), to the local moto server
+(`make run`, tests) and, for venue stacks, run inside the API when a network
+admin onboards a venue.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+FAILED = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"}
+
+
+def stack_state(cfn: Any, name: str) -> tuple[str | None, dict[str, str]]:
+    try:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None, {}
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return stack["StackStatus"], outputs
+
+
+def wait_for(cfn: Any, name: str, *, timeout: float = 1800, poll: float = 5) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, outputs = stack_state(cfn, name)
+        if status in DONE:
+            return outputs
+        if status is None or status in FAILED:
+            raise RuntimeError(f"stack {name} ended in {status}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stack {name} still {status}")
+        time.sleep(poll)
+
+
+def deploy_stack(cfn: Any, name: str, parameters: dict[str, str], *, template_body: str | None = None,
+                 template_url: str | None = None, role_arn: str | None = None, wait: bool = True,
+                 poll: float = 5) -> dict[str, str]:
+    """Create the stack, or update it if it exists (no-op updates are fine)."""
+    kwargs: dict[str, Any] = {
+        "StackName": name,
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        "Capabilities": ["CAPABILITY_NAMED_IAM"],
+        "Tags": [{"Key": "loket:stack", "Value": name}],
+    }
+    kwargs.update({"TemplateBody": template_body} if template_body else {"TemplateURL": template_url})
+    if role_arn:
+        kwargs["RoleARN"] = role_arn
+    status, _ = stack_state(cfn, name)
+    try:
+        if status is None:
+            cfn.create_stack(**kwargs)
+        else:
+            cfn.update_stack(**kwargs)
+    except ClientError as error:
+        if "No updates are to be performed" not in str(error):
+            raise
+    return wait_for(cfn, name, poll=poll) if wait else {}
+
+
+def deploy_platform(session: Any, stage: str, *, local: bool, poll: float = 5) -> dict[str, str]:
+    cfn = session.client("cloudformation")
+    outputs = deploy_stack(
+        cfn, f"loket-{stage}-platform",
+        {"Stage": stage, "CreateUserPool": "false" if local else "true", "LocalIdentities": "true" if local else "false"},
+        template_body=(INFRA / "platform.yaml").read_text(), poll=poll)
+    key = "templates/venue.yaml"
+    session.client("s3").put_object(Bucket=outputs["ArtifactsBucketName"], Key=key,
+                                    Body=(INFRA / "venue.yaml").read_bytes())
+    outputs["VenueTemplateUrl"] = venue_template_url(session, outputs["ArtifactsBucketName"], key)
+    return outputs
+
+
+def venue_template_url(session: Any, bucket: str, key: str) -> str:
+    endpoint = session.client("s3").meta.endpoint_url.rstrip("/")
+    if "amazonaws.com" in endpoint:
+        return f"https://{bucket}.s3.{session.region_name}.amazonaws.com/{key}"
+    return f"{endpoint}/{bucket}/{key}"
+
+
+def start_venue_stack(cfn: Any, *, stage: str, venue: str, template_url: str, provisioner_role_arn: str,
+                      trusted_principal_arn: str) -> None:
+    deploy_stack(cfn, f"loket-{stage}-venue-{venue}",
+                 {"Stage": stage, "VenueSlug": venue, "TrustedPrincipalArn": trusted_principal_arn},
+                 template_url=template_url, role_arn=provisioner_role_arn, wait=False)
+
+
+def delete_venue_stack(cfn: Any, *, stage: str, venue: str) -> None:
+    cfn.delete_stack(StackName=f"loket-{stage}-venue-{venue}")

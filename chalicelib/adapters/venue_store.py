@@ -1,0 +1,384 @@
+"""A venue's own DynamoDB table, reached only with that venue's credentials.
+
+Single-table layout (pk / sk):
+  SETTINGS / SETTINGS              venue secret for ticket codes and customer ids
+  EVENT#{event} / EVENT            event, price types, published flag
+  EVENT#{event} / PERF#{perf}      performance with its capacity counter `available`
+  HOLD#{hold} / HOLD               reservation; gsi1 HELD/{expires_at} while held
+  ORDER#{order} / ORDER            order with the buyer's name and e-mail
+  TICKET#{ticket} / TICKET         issued ticket; gsi1 ORDER#{order}
+  CUSTOMER#{id} / CUSTOMER         the venue's own customer record
+  IDEMPOTENCY#... / ...            results of retried writes
+Capacity is only ever changed by conditional writes in the same transaction
+as the hold or order it belongs to, so it cannot be oversold or leaked.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters import aws, tenancy
+from chalicelib.adapters.dynamo import (
+    cancellation_reasons,
+    is_condition_failure,
+    key,
+    marshal,
+    query_all,
+    unmarshal,
+    values,
+)
+from chalicelib.domain.model import Event, Hold, HoldStatus, Order, OrderStatus, Performance, Ticket
+
+HELD_INDEX_KEY = "HELD"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+class VenueStore:
+    def __init__(self, venue: str, dynamodb: Any, table: str) -> None:
+        self.venue = venue
+        self.db = dynamodb
+        self.table = table
+        self._signing_key: bytes | None = None
+
+    @classmethod
+    def for_venue(cls, venue: str) -> "VenueStore":
+        session = tenancy.venue_session(venue)
+        return cls(venue, aws.client("dynamodb", session), tenancy.venue_table_name(venue))
+
+    # -- settings ---------------------------------------------------------
+    def initialise(self) -> None:
+        """Create the venue's secret once; later calls keep the existing one."""
+        try:
+            self.db.put_item(
+                TableName=self.table,
+                Item=marshal({"pk": "SETTINGS", "sk": "SETTINGS", "secret": secrets.token_hex(32)}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def secret(self) -> bytes:
+        if self._signing_key is None:
+            item = self._get("SETTINGS", "SETTINGS")
+            if item is None:
+                raise RuntimeError(f"venue {self.venue} is not initialised")
+            self._signing_key = bytes.fromhex(item["secret"])
+        return self._signing_key
+
+    # -- events -----------------------------------------------------------
+    def put_event(self, event: Event) -> None:
+        item = {"pk": f"EVENT#{event.event_id}", "sk": "EVENT", "gsi1pk": "EVENTS", "gsi1sk": _iso(event.created_at)}
+        item.update(event.model_dump(mode="json"))
+        self.db.put_item(TableName=self.table, Item=marshal(item))
+
+    def get_event(self, event_id: str) -> Event | None:
+        item = self._get(f"EVENT#{event_id}", "EVENT")
+        return Event.model_validate(item) if item else None
+
+    def list_events(self) -> list[Event]:
+        items = query_all(
+            self.db,
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues=values(p="EVENTS"),
+        )
+        return [Event.model_validate(i) for i in items]
+
+    def mark_published(self, event_id: str) -> None:
+        self.db.update_item(
+            TableName=self.table,
+            Key=key(f"EVENT#{event_id}", "EVENT"),
+            UpdateExpression="SET published = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=values(t=True),
+        )
+
+    def put_performance(self, performance: Performance) -> None:
+        item = {"pk": f"EVENT#{performance.event_id}", "sk": f"PERF#{performance.performance_id}"}
+        item.update(performance.model_dump(mode="json"))
+        self.db.put_item(TableName=self.table, Item=marshal(item))
+
+    def list_performances(self, event_id: str) -> list[Performance]:
+        items = query_all(
+            self.db,
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues=values(p=f"EVENT#{event_id}", s="PERF#"),
+            ConsistentRead=True,
+        )
+        return sorted((Performance.model_validate(i) for i in items), key=lambda p: p.starts_at)
+
+    def get_performance(self, event_id: str, performance_id: str) -> Performance | None:
+        item = self._get(f"EVENT#{event_id}", f"PERF#{performance_id}")
+        return Performance.model_validate(item) if item else None
+
+    # -- holds --------------------------------------------------------------
+    def create_hold(self, hold: Hold, fingerprint: str) -> tuple[Hold, bool]:
+        """Take the places and record the hold in one transaction.
+
+        Returns (hold, created). A retry with the same hold id returns the
+        existing hold; if not enough places are left nothing is written.
+        """
+        hold_item = {"pk": f"HOLD#{hold.hold_id}", "sk": "HOLD", "fingerprint": fingerprint,
+                     "gsi1pk": HELD_INDEX_KEY, "gsi1sk": _iso(hold.expires_at)}
+        hold_item.update(hold.model_dump(mode="json"))
+        try:
+            self.db.transact_write_items(
+                TransactItems=[
+                    {"Update": {
+                        "TableName": self.table,
+                        "Key": key(f"EVENT#{hold.event_id}", f"PERF#{hold.performance_id}"),
+                        "UpdateExpression": "SET available = available - :q",
+                        "ConditionExpression": "available >= :q",
+                        "ExpressionAttributeValues": values(q=hold.quantity),
+                    }},
+                    {"Put": {
+                        "TableName": self.table,
+                        "Item": marshal(hold_item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }},
+                ]
+            )
+            return hold, True
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            reasons = cancellation_reasons(error)
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                existing = self.get_hold_item(hold.hold_id)
+                if existing and existing.get("fingerprint") == fingerprint:
+                    return Hold.model_validate(existing), False
+                from chalicelib.errors import IdempotencyKeyReused
+
+                raise IdempotencyKeyReused("This Idempotency-Key was already used for another reservation.")
+            from chalicelib.errors import SoldOut
+
+            raise SoldOut("Not enough places are left for this performance.", available=self._available(hold))
+
+    def _available(self, hold: Hold) -> int:
+        performance = self.get_performance(hold.event_id, hold.performance_id)
+        return performance.available if performance else 0
+
+    def get_hold_item(self, hold_id: str) -> dict[str, Any] | None:
+        return self._get(f"HOLD#{hold_id}", "HOLD")
+
+    def get_hold(self, hold_id: str) -> Hold | None:
+        item = self.get_hold_item(hold_id)
+        return Hold.model_validate(item) if item else None
+
+    def release_hold(self, hold: Hold, *, only_if_expired_before: datetime | None = None) -> bool:
+        """Give a held reservation's places back. False if it was no longer held."""
+        condition = "#s = :held"
+        names = {"#s": "status"}
+        vals = {"held": HoldStatus.HELD.value, "released": HoldStatus.RELEASED.value, "q": hold.quantity}
+        if only_if_expired_before is not None:
+            condition += " AND expires_at <= :now"
+            vals["now"] = _iso(only_if_expired_before)
+        try:
+            self.db.transact_write_items(
+                TransactItems=[
+                    {"Update": {
+                        "TableName": self.table,
+                        "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                        "UpdateExpression": "SET #s = :released REMOVE gsi1pk, gsi1sk",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values(**{k: v for k, v in vals.items() if k != "q"}),
+                    }},
+                    self._capacity_change(hold.event_id, hold.performance_id, hold.quantity),
+                ]
+            )
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    def expired_held_holds(self, now: datetime, limit: int = 100) -> list[Hold]:
+        page = self.db.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :now",
+            ExpressionAttributeValues=values(p=HELD_INDEX_KEY, now=_iso(now)),
+            Limit=limit,
+        )
+        return [Hold.model_validate(unmarshal(i)) for i in page.get("Items", [])]
+
+    def _capacity_change(self, event_id: str, performance_id: str, delta: int) -> dict[str, Any]:
+        return {"Update": {
+            "TableName": self.table,
+            "Key": key(f"EVENT#{event_id}", f"PERF#{performance_id}"),
+            "UpdateExpression": "SET available = available + :q",
+            "ExpressionAttributeValues": values(q=delta),
+        }}
+
+    # -- orders ---------------------------------------------------------------
+    def start_checkout(self, order: Order, buyer: dict[str, str], holds: list[Hold], now: datetime,
+                       expires_at: datetime) -> bool:
+        """Write the pending order and move its holds into checkout, atomically.
+
+        False if this order already exists (a retry); raises HoldExpired if any
+        hold is no longer held."""
+        order_item = {"pk": f"ORDER#{order.order_id}", "sk": "ORDER", "gsi1pk": "ORDERS",
+                      "gsi1sk": _iso(order.created_at), "buyer": buyer}
+        order_item.update(order.model_dump(mode="json"))
+        items: list[dict[str, Any]] = [{"Put": {
+            "TableName": self.table, "Item": marshal(order_item), "ConditionExpression": "attribute_not_exists(pk)"}}]
+        for hold in holds:
+            items.append({"Update": {
+                "TableName": self.table,
+                "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                "UpdateExpression": "SET #s = :checkout, order_id = :o, expires_at = :exp REMOVE gsi1pk, gsi1sk",
+                "ConditionExpression": "#s = :held AND expires_at > :now",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(checkout=HoldStatus.CHECKOUT.value, o=order.order_id,
+                                                    exp=_iso(expires_at), held=HoldStatus.HELD.value, now=_iso(now)),
+            }})
+        try:
+            self.db.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            existing = self.get_order(order.order_id)
+            if existing and existing.basket_id == order.basket_id:
+                return False
+            from chalicelib.errors import HoldExpired
+
+            raise HoldExpired("One of your reservations has expired or was already used. Please reserve again.")
+
+    def cancel_checkout(self, order: Order, holds: list[Hold]) -> None:
+        """Undo start_checkout (the payment session could not be created)."""
+        items: list[dict[str, Any]] = [{"Delete": {
+            "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
+            "ConditionExpression": "#s = :pending", "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values(pending=OrderStatus.PENDING.value)}}]
+        for hold in holds:
+            items.append({"Update": {
+                "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                "UpdateExpression": "SET #s = :held, expires_at = :exp, gsi1pk = :g, gsi1sk = :exp REMOVE order_id",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(held=HoldStatus.HELD.value, exp=_iso(hold.expires_at), g=HELD_INDEX_KEY),
+            }})
+        self.db.transact_write_items(TransactItems=items)
+
+    def get_order_item(self, order_id: str) -> dict[str, Any] | None:
+        return self._get(f"ORDER#{order_id}", "ORDER")
+
+    def get_order(self, order_id: str) -> Order | None:
+        item = self.get_order_item(order_id)
+        return Order.model_validate(item) if item else None
+
+    def list_orders(self, limit: int = 100) -> list[dict[str, Any]]:
+        page = self.db.query(TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                             ExpressionAttributeValues=values(p="ORDERS"), ScanIndexForward=False, Limit=limit)
+        return [unmarshal(i) for i in page.get("Items", [])]
+
+    def mark_paid(self, order: Order, holds: list[Hold], customer: dict[str, Any], paid_at: datetime) -> bool:
+        """pending -> paid, holds -> sold, customer upserted. False if already paid."""
+        items: list[dict[str, Any]] = [{"Update": {
+            "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
+            "UpdateExpression": "SET #s = :paid, paid_at = :at",
+            "ConditionExpression": "#s = :pending",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values(paid=OrderStatus.PAID.value, at=_iso(paid_at),
+                                                pending=OrderStatus.PENDING.value)}}]
+        for hold in holds:
+            items.append({"Update": {
+                "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                "UpdateExpression": "SET #s = :sold", "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(sold=HoldStatus.SOLD.value)}})
+        items.append({"Update": {
+            "TableName": self.table, "Key": key(f"CUSTOMER#{customer['customer_id']}", "CUSTOMER"),
+            "UpdateExpression": "SET email = :e, #n = :n, last_order_at = :at, customer_id = :c, "
+                                "first_order_at = if_not_exists(first_order_at, :at), gsi1pk = :g, gsi1sk = :e "
+                                "ADD order_count :one",
+            "ExpressionAttributeNames": {"#n": "name"},
+            "ExpressionAttributeValues": values(e=customer["email"], n=customer["name"], at=_iso(paid_at),
+                                                c=customer["customer_id"], one=1, g="CUSTOMERS")}})
+        try:
+            self.db.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    def expire_order(self, order: Order, holds: list[Hold]) -> bool:
+        """pending -> expired and every place back on sale. False if not pending."""
+        items: list[dict[str, Any]] = [{"Update": {
+            "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
+            "UpdateExpression": "SET #s = :expired", "ConditionExpression": "#s = :pending",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values(expired=OrderStatus.EXPIRED.value, pending=OrderStatus.PENDING.value)}}]
+        per_performance: Counter[tuple[str, str]] = Counter()
+        for hold in holds:
+            per_performance[(hold.event_id, hold.performance_id)] += hold.quantity
+            items.append({"Update": {
+                "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                "UpdateExpression": "SET #s = :released", "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value)}})
+        for (event_id, performance_id), quantity in per_performance.items():
+            items.append(self._capacity_change(event_id, performance_id, quantity))
+        try:
+            self.db.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    # -- tickets and customers --------------------------------------------------
+    def put_ticket_once(self, ticket: Ticket) -> None:
+        item = {"pk": f"TICKET#{ticket.ticket_id}", "sk": "TICKET", "gsi1pk": f"ORDER#{ticket.order_id}",
+                "gsi1sk": ticket.ticket_id}
+        item.update(ticket.model_dump(mode="json"))
+        try:
+            self.db.put_item(TableName=self.table, Item=marshal(item), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def tickets_of_order(self, order_id: str) -> list[Ticket]:
+        items = query_all(self.db, TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                          ExpressionAttributeValues=values(p=f"ORDER#{order_id}"))
+        return [Ticket.model_validate(i) for i in items]
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        item = self._get(f"TICKET#{ticket_id}", "TICKET")
+        return Ticket.model_validate(item) if item else None
+
+    def check_in(self, ticket_id: str, at: datetime) -> bool:
+        """Mark a ticket used. False if it was already used."""
+        try:
+            self.db.update_item(
+                TableName=self.table, Key=key(f"TICKET#{ticket_id}", "TICKET"),
+                UpdateExpression="SET checked_in_at = :at",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(checked_in_at)",
+                ExpressionAttributeValues=values(at=_iso(at)))
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    def get_customer(self, customer_id: str) -> dict[str, Any] | None:
+        return self._get(f"CUSTOMER#{customer_id}", "CUSTOMER")
+
+    def list_customers(self, limit: int = 100) -> list[dict[str, Any]]:
+        page = self.db.query(TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                             ExpressionAttributeValues=values(p="CUSTOMERS"), Limit=limit)
+        return [unmarshal(i) for i in page.get("Items", [])]
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return unmarshal(self.db.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True).get("Item"))

@@ -1,0 +1,85 @@
+"""HTTP helpers shared by the blueprints: problem+json, body parsing, staff auth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from chalice import Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.adapters import identity
+from chalicelib.errors import Forbidden, MalformedRequest, NotAuthenticated, NotFound, Problem, validation_problem
+
+M = TypeVar("M", bound=BaseModel)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(problem: Problem, request_id: str | None, path: str | None) -> Response:
+    body = problem.to_dict(instance=path)
+    if request_id:
+        body["request_id"] = request_id
+    headers = {"Content-Type": PROBLEM_JSON}
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="loket"'
+    return Response(body=json.dumps(body), status_code=problem.status, headers=headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, default=str), status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def parse(request: Any, model: type[M]) -> M:
+    raw = request.raw_body or b""
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise MalformedRequest("The body is not valid JSON.") from error
+    if not isinstance(data, dict):
+        raise MalformedRequest("The body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise validation_problem(error) from error
+
+
+def header(request: Any, name: str) -> str | None:
+    return {k.lower(): v for k, v in (request.headers or {}).items()}.get(name.lower())
+
+
+def staff(request: Any) -> identity.Staff:
+    value = header(request, "authorization") or ""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated("Send your id token as 'Authorization: Bearer <token>'.")
+    return identity.verify(token.strip())
+
+
+def venue_staff(request: Any, venue: str, *, lead: bool = False) -> identity.Staff:
+    """Staff of `venue`. For anyone else the venue does not exist: answering 403
+    would tell them it does."""
+    who = staff(request)
+    role = who.role_at(venue)
+    if role is None:
+        raise NotFound(f"There is no venue '{venue}'.")
+    if lead and role != "lead":
+        raise Forbidden("Only the venue's ticketing lead may do this.")
+    return who
+
+
+def network_admin(request: Any) -> identity.Staff:
+    who = staff(request)
+    if not who.is_network_admin:
+        raise Forbidden("Only network administrators may do this.")
+    return who
+
+
+def idempotency_key(request: Any, *, required: bool) -> str | None:
+    key = header(request, "idempotency-key")
+    if key is not None and not (8 <= len(key) <= 255):
+        raise MalformedRequest("Idempotency-Key must be 8 to 255 characters.")
+    if required and not key:
+        raise MalformedRequest("Send an Idempotency-Key header (a fresh random UUID per checkout) so a retry "
+                               "never creates a second order.")
+    return key

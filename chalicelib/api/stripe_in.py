@@ -1,0 +1,34 @@
+"""Stripe webhooks in: verify with Stripe's own verifier, queue, answer fast.
+
+The payment-events worker settles the basket; it reads the payment's state
+from Stripe, so the queue message carries only ids.
+"""
+
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint
+
+from chalicelib.adapters import aws, payments
+from chalicelib.api.http import header, json_response
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+
+stripe_in = Blueprint(__name__)
+SETTLING_EVENTS = {"checkout.session.completed", "checkout.session.expired",
+                   "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"}
+
+
+@stripe_in.route("/stripe/webhook", methods=["POST"], content_types=["application/json"])
+def stripe_webhook():
+    request = stripe_in.current_request
+    event = payments.verify_webhook(request.raw_body or b"", header(request, "stripe-signature"))
+    session = event.get("data", {}).get("object", {})
+    basket_id = (session.get("metadata") or {}).get("basket_id")
+    if event.get("type") in SETTLING_EVENTS and basket_id:
+        aws.client("sqs").send_message(
+            QueueUrl=get_settings().payment_events_queue_url,
+            MessageBody=json.dumps({"event_id": event["id"], "type": event["type"], "basket_id": basket_id}))
+    logger.info("stripe event received", extra={"stripe_event_id": event.get("id"), "type": event.get("type")})
+    return json_response({"received": True})

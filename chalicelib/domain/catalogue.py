@@ -1,0 +1,56 @@
+"""The public catalogue documents. Only public event data: no stock numbers,
+no orders, no people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.model import Event, Performance
+
+
+def venue_card(venue: dict[str, Any]) -> dict[str, Any]:
+    return {k: venue.get(k) for k in ("slug", "name", "city", "description", "brand_color", "website")}
+
+
+def event_document(venue: dict[str, Any], event: Event, performances: list[Performance]) -> dict[str, Any]:
+    return {
+        "venue": venue_card(venue),
+        "event_id": event.event_id,
+        "title": event.title,
+        "description": event.description,
+        "category": event.category,
+        "hall": event.hall,
+        "price_types": [p.model_dump() for p in event.price_types],
+        "performances": [
+            {"performance_id": p.performance_id, "starts_at": p.starts_at.isoformat(),
+             "availability": p.availability.value}
+            for p in performances
+        ],
+    }
+
+
+def event_summary(document: dict[str, Any]) -> dict[str, Any]:
+    performances = document["performances"]
+    return {
+        "venue": document["venue"]["slug"],
+        "event_id": document["event_id"],
+        "title": document["title"],
+        "category": document["category"],
+        "hall": document["hall"],
+        "first_performance": min((p["starts_at"] for p in performances), default=None),
+        "performance_count": len(performances),
+        "from_price": min((p["amount"] for p in document["price_types"]), default=None),
+        "sold_out": bool(performances) and all(p["availability"] == "sold_out" for p in performances),
+        "url": f"catalogue/events/{document['venue']['slug']}/{document['event_id']}.json",
+    }
+
+
+def venue_document(venue: dict[str, Any], summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"venue": venue_card(venue), "events": sorted(summaries, key=lambda s: s["first_performance"] or "")}
+
+
+def network_document(venues: list[dict[str, Any]], summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "venues": [venue_card(v) for v in sorted(venues, key=lambda v: v["name"])],
+        "events": sorted(summaries, key=lambda s: s["first_performance"] or ""),
+    }

@@ -1,0 +1,254 @@
+"""Loket's domain: events, performances, price types, holds, orders, tickets.
+
+Plain pydantic models and functions; nothing here knows about AWS, Stripe or
+HTTP. Money is in euro cents (int) to avoid rounding.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,30}$")]
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+PriceCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9+-]{1,20}$")]
+Cents = Annotated[int, Field(ge=0, le=10_000_000)]
+
+MAX_TICKETS_PER_HOLD = 20
+FEW_LEFT_FRACTION = 0.1
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PriceType(Strict):
+    """A venue's own price type (normaal, -26, 65+, ...), with its amount."""
+
+    code: PriceCode
+    label: Text
+    amount: Cents
+
+
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    FEW_LEFT = "few_left"
+    SOLD_OUT = "sold_out"
+
+
+def availability_of(available: int, capacity: int) -> Availability:
+    """What the public catalogue says, without exposing exact stock."""
+    if available <= 0:
+        return Availability.SOLD_OUT
+    if available <= max(1, int(capacity * FEW_LEFT_FRACTION)):
+        return Availability.FEW_LEFT
+    return Availability.AVAILABLE
+
+
+class NewEvent(Strict):
+    title: Text
+    description: LongText = ""
+    hall: Text
+    category: Annotated[str, StringConstraints(max_length=40)] = ""
+    price_types: list[PriceType] = Field(min_length=1, max_length=20)
+
+    @field_validator("price_types")
+    @classmethod
+    def unique_codes(cls, value: list[PriceType]) -> list[PriceType]:
+        codes = [p.code for p in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError("price type codes must be unique")
+        return value
+
+
+class Event(NewEvent):
+    model_config = ConfigDict(extra="ignore")
+    event_id: Id
+    venue: Slug
+    published: bool = False
+    created_at: datetime
+
+    def price(self, code: str) -> PriceType | None:
+        return next((p for p in self.price_types if p.code == code), None)
+
+
+class NewPerformance(Strict):
+    starts_at: datetime
+    capacity: Annotated[int, Field(ge=1, le=100_000)]
+
+    @field_validator("starts_at")
+    @classmethod
+    def aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("starts_at needs a time zone, e.g. 2026-12-31T20:00:00+01:00")
+        return value
+
+
+class Performance(NewPerformance):
+    model_config = ConfigDict(extra="ignore")
+    performance_id: Id
+    event_id: Id
+    available: int
+
+    @property
+    def availability(self) -> Availability:
+        return availability_of(self.available, self.capacity)
+
+
+class TicketRequest(Strict):
+    price_type: PriceCode
+    quantity: Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_HOLD)]
+
+
+class NewHold(Strict):
+    venue: Slug
+    event_id: Id
+    performance_id: Id
+    tickets: list[TicketRequest] = Field(min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def bounded(self) -> "NewHold":
+        if sum(t.quantity for t in self.tickets) > MAX_TICKETS_PER_HOLD:
+            raise ValueError(f"at most {MAX_TICKETS_PER_HOLD} tickets per reservation")
+        if len({t.price_type for t in self.tickets}) != len(self.tickets):
+            raise ValueError("list each price type once")
+        return self
+
+
+class HoldLine(BaseModel):
+    price_type: str
+    label: str
+    quantity: int
+    unit_amount: int
+
+
+class HoldStatus(StrEnum):
+    HELD = "held"
+    CHECKOUT = "checkout"
+    SOLD = "sold"
+    RELEASED = "released"
+
+
+class Hold(BaseModel):
+    hold_id: str
+    venue: str
+    event_id: str
+    performance_id: str
+    event_title: str
+    starts_at: datetime
+    lines: list[HoldLine]
+    status: HoldStatus
+    expires_at: datetime
+    order_id: str | None = None
+
+    @property
+    def quantity(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return sum(line.quantity * line.unit_amount for line in self.lines)
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+
+def price_hold(event: Event, request: NewHold) -> list[HoldLine]:
+    """Price each requested line with the venue's own price types."""
+    from chalicelib.errors import InvalidInput
+
+    lines = []
+    for wanted in request.tickets:
+        price = event.price(wanted.price_type)
+        if price is None:
+            raise InvalidInput(
+                f"Price type '{wanted.price_type}' does not exist for this event.",
+                errors=[{"field": "tickets.price_type", "message": "unknown price type", "code": "unknown_price_type"}],
+            )
+        lines.append(HoldLine(price_type=price.code, label=price.label, quantity=wanted.quantity, unit_amount=price.amount))
+    return lines
+
+
+def hold_expiry(now: datetime, minutes: int) -> datetime:
+    return now + timedelta(minutes=minutes)
+
+
+class Buyer(Strict):
+    name: Text
+    email: EmailStr
+
+    @field_validator("email")
+    @classmethod
+    def normalise(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class HoldRef(Strict):
+    venue: Slug
+    hold_id: Id
+
+
+class NewCheckout(Strict):
+    holds: list[HoldRef] = Field(min_length=1, max_length=20)
+    buyer: Buyer
+    locale: Annotated[str, StringConstraints(pattern=r"^(nl|fr|en)$")] = "nl"
+
+    @field_validator("holds")
+    @classmethod
+    def distinct(cls, value: list[HoldRef]) -> list[HoldRef]:
+        if len({(h.venue, h.hold_id) for h in value}) != len(value):
+            raise ValueError("each reservation may appear once")
+        return value
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+
+
+class Order(BaseModel):
+    order_id: str
+    venue: str
+    basket_id: str
+    hold_ids: list[str]
+    lines: list[dict]
+    total: int
+    status: OrderStatus
+    customer_id: str
+    created_at: datetime
+    paid_at: datetime | None = None
+
+
+class Ticket(BaseModel):
+    ticket_id: str
+    code: str
+    venue: str
+    order_id: str
+    event_id: str
+    performance_id: str
+    event_title: str
+    starts_at: datetime
+    price_type: str
+    label: str
+    amount: int
+    checked_in_at: datetime | None = None
+
+
+class BasketStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    EXPIRED = "expired"
+
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}$")

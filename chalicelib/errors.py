@@ -1,0 +1,88 @@
+"""Problems a caller can act on, rendered as RFC 9457 problem+json.
+
+Domain and service code raise these; the HTTP edge turns them into responses
+with a stable `type` URI, so clients branch on `type`, never on `detail`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_BASE = "https://loket.dev/problems/"
+
+
+class Problem(Exception):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extensions)
+        return body
+
+
+class InvalidInput(Problem):
+    status, slug, title = 422, "validation-error", "Your request is not valid"
+
+
+class MalformedRequest(Problem):
+    status, slug, title = 400, "malformed-request", "The request body could not be read"
+
+
+class NotAuthenticated(Problem):
+    status, slug, title = 401, "not-authenticated", "Sign in first"
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "You may not do this"
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflicts with the current state"
+
+
+class SoldOut(Conflict):
+    slug, title = "sold-out", "Not enough places left"
+
+
+class HoldExpired(Conflict):
+    slug, title = "hold-expired", "Your reservation has expired"
+
+
+class IdempotencyKeyReused(Problem):
+    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key was used for a different request"
+
+
+class PaymentProviderUnavailable(Problem):
+    status, slug, title = 502, "payment-provider-unavailable", "The payment provider did not answer"
+
+
+class InvalidSignature(Problem):
+    status, slug, title = 400, "invalid-signature", "Signature verification failed"
+
+
+def validation_problem(exc: Any) -> InvalidInput:
+    """Turn a pydantic ValidationError into one problem with per-field errors."""
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"], "code": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    fields = ", ".join(e["field"] for e in errors)
+    return InvalidInput(f"Check these fields: {fields}.", errors=errors)

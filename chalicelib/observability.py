@@ -1,0 +1,22 @@
+"""Powertools logger, metrics and tracer, shared by every entry point.
+
+Log records carry ids (venue, event, order, basket, request), never names,
+e-mail addresses or ticket codes.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+logger = Logger(service="loket")
+tracer = Tracer(service="loket", auto_patch=False)
+
+NAMESPACE = "Loket"
+
+
+def count(name: str, venue: str, value: int = 1) -> None:
+    """Emit one EMF metric with a `venue` dimension, so each venue's sales,
+    holds and failures can be graphed and alarmed on separately."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
+        metric.add_dimension(name="venue", value=venue)

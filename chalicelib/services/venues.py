@@ -1,0 +1,97 @@
+"""Onboarding and offboarding venues.
+
+Onboarding starts the venue's CloudFormation stack (its table, queues and
+role) and registers the venue as `provisioning`; `finish_onboarding` turns
+it `active` once the stack is complete: it initialises the venue's secret
+through the venue's own role, opens its Stripe connected account and
+creates its staff groups. In AWS a stack takes minutes, so the API answers
+202 and the scheduled reconcile job (or the CLI, which waits) finishes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import StringConstraints
+
+from chalicelib.adapters import aws, identity, payments, provisioning, tenancy
+from chalicelib.adapters.network_store import NetworkStore
+from chalicelib.adapters.venue_store import VenueStore
+from chalicelib.domain.model import Slug, Strict, Text, utcnow
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+from chalicelib.services import catalogue
+
+
+class NewVenue(Strict):
+    slug: Slug
+    name: Text
+    city: Text = "Brugge"
+    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    brand_color: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] = "#1d4ed8"
+    website: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+def onboard(network: NetworkStore, request: NewVenue, *, cfn: Any = None) -> dict[str, Any]:
+    settings = get_settings()
+    venue = {**request.model_dump(), "status": "provisioning", "created_at": utcnow().isoformat()}
+    if not network.put_venue(venue, only_new=True):
+        raise Conflict(f"A venue '{request.slug}' already exists.")
+    provisioning.start_venue_stack(
+        cfn or aws.client("cloudformation"), stage=settings.stage, venue=request.slug,
+        template_url=settings.venue_template_url, provisioner_role_arn=settings.venue_provisioner_role_arn,
+        trusted_principal_arn=settings.api_principal_arn)
+    logger.info("venue onboarding started", extra={"venue": request.slug})
+    return venue
+
+
+def finish_onboarding(network: NetworkStore, slug: str, *, cfn: Any = None) -> dict[str, Any]:
+    venue = network.get_venue(slug)
+    if not venue:
+        raise NotFound(f"There is no venue '{slug}'.")
+    if venue["status"] != "provisioning":
+        return venue
+    status, _ = provisioning.stack_state(cfn or aws.client("cloudformation"), get_settings().venue_stack_name(slug))
+    if status in provisioning.FAILED or status is None:
+        network.update_venue(slug, status="failed")
+        logger.error("venue stack failed", extra={"venue": slug, "stack_status": status})
+        return network.get_venue(slug)
+    if status not in provisioning.DONE:
+        return venue
+    VenueStore.for_venue(slug).initialise()
+    account = venue.get("stripe_account_id") or payments.create_connected_account(venue=slug, name=venue["name"])
+    for role in identity.ROLES:
+        identity.ensure_group(identity.venue_group(slug, role))
+    network.update_venue(slug, status="active", stripe_account_id=account)
+    logger.info("venue active", extra={"venue": slug})
+    return network.get_venue(slug)
+
+
+def finish_all(network: NetworkStore) -> list[str]:
+    """Scheduled: activate every venue whose stack has completed."""
+    return [v["slug"] for v in network.list_venues()
+            if v["status"] == "provisioning" and finish_onboarding(network, v["slug"])["status"] == "active"]
+
+
+def offboard(network: NetworkStore, slug: str, *, cfn: Any = None) -> None:
+    """Remove a venue: catalogue pages, staff groups, then its stack with all its data."""
+    venue = network.get_venue(slug)
+    if not venue:
+        raise NotFound(f"There is no venue '{slug}'.")
+    event_ids: list[str] = []
+    if venue["status"] == "active":
+        event_ids = [e.event_id for e in VenueStore.for_venue(slug).list_events() if e.published]
+    network.update_venue(slug, status="offboarding")
+    catalogue.unpublish_venue(network, slug, event_ids)
+    for role in identity.ROLES:
+        identity.delete_group(identity.venue_group(slug, role))
+    provisioning.delete_venue_stack(cfn or aws.client("cloudformation"), stage=get_settings().stage, venue=slug)
+    tenancy.forget(slug)
+    network.delete_venue(slug)
+    logger.info("venue offboarded", extra={"venue": slug})
+
+
+def public_profile(venue: dict[str, Any]) -> dict[str, Any]:
+    return {k: venue.get(k) for k in ("slug", "name", "city", "description", "brand_color", "website", "status",
+                                        "created_at")}

@@ -1,0 +1,47 @@
+"""Scheduled jobs (every minute in AWS and in the local runner).
+
+Each venue is handled on its own credentials and in its own try block: a
+broken venue is logged and skipped, never a reason to stop the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib import bootstrap
+from chalicelib.observability import logger
+from chalicelib.services import catalogue, sales, venues
+
+
+def _each_active_venue(action, name: str) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for venue in bootstrap.network().list_venues():
+        if venue.get("status") != "active":
+            continue
+        try:
+            results[venue["slug"]] = action(venue["slug"])
+        except Exception:  # one venue's failure must not stop the rest
+            logger.exception(f"{name} failed for venue", extra={"venue": venue["slug"]})
+            results[venue["slug"]] = "error"
+    return results
+
+
+def release_expired_holds(now: datetime | None = None) -> dict[str, Any]:
+    return _each_active_venue(lambda slug: sales.release_expired_holds(bootstrap.store_for(slug), now),
+                              "release expired holds")
+
+
+def refresh_catalogue() -> dict[str, Any]:
+    """Availability in the catalogue ('few left', 'sold out') follows sales."""
+    return _each_active_venue(lambda slug: catalogue.publish_venue(bootstrap.network(), bootstrap.store_for(slug)),
+                              "refresh catalogue")
+
+
+def finish_onboarding() -> list[str]:
+    return venues.finish_all(bootstrap.network())
+
+
+def every_minute(now: datetime | None = None) -> dict[str, Any]:
+    return {"activated": finish_onboarding(), "released": release_expired_holds(now),
+            "catalogue": refresh_catalogue()}

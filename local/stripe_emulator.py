@@ -1,0 +1,995 @@
+"""Local Stripe emulator for Loket.
+
+A small in-memory HTTP server implementing the subset of the Stripe HTTP API
+that Loket uses, reachable by the real ``stripe`` Python SDK, plus a hosted
+checkout page (``/pay/{session_id}``) and signed webhook delivery.
+
+Only the Python standard library and the ``stripe`` package (for signing) are
+used.  Run ``python -m local.stripe_emulator --help`` for the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import html
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+try:  # the stripe package is a dependency of Loket; fall back to hmac if absent
+    from stripe import WebhookSignature as _WebhookSignature
+except Exception:  # pragma: no cover
+    _WebhookSignature = None
+
+API_VERSION = "2025-01-27.acacia"
+MIN_EXPIRY = 30 * 60
+MAX_EXPIRY = 24 * 60 * 60
+
+
+# --------------------------------------------------------------------------- #
+# helpers
+# --------------------------------------------------------------------------- #
+
+
+def _rand_id(prefix: str, n: int = 24) -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """Return a ``Stripe-Signature`` header value for ``payload``."""
+    if _WebhookSignature is not None:
+        return _WebhookSignature.generate_signature_header(payload, secret, timestamp)
+    import hashlib  # pragma: no cover
+    import hmac  # pragma: no cover
+
+    ts = int(time.time()) if timestamp is None else timestamp  # pragma: no cover
+    mac = hmac.new(secret.encode(), f"{ts}.{payload}".encode(), hashlib.sha256)  # pragma: no cover
+    return f"t={ts},v1={mac.hexdigest()}"  # pragma: no cover
+
+
+_KEY_RE = re.compile(r"\[([^\]]*)\]")
+
+
+def parse_form(pairs: list[tuple[str, str]]) -> dict:
+    """Turn Stripe-style bracketed form pairs into nested dicts/lists.
+
+    ``line_items[0][price_data][currency]=eur`` ->
+    ``{"line_items": [{"price_data": {"currency": "eur"}}]}``;
+    ``expand[]=a`` appends to a list.
+    """
+    root: dict = {}
+    for raw_key, value in pairs:
+        m = re.match(r"^([^\[\]]+)((?:\[[^\]]*\])*)$", raw_key)
+        if not m:
+            root[raw_key] = value
+            continue
+        parts = [m.group(1)] + _KEY_RE.findall(m.group(2))
+        node = root
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                node[part] = nxt
+            node = nxt
+        last = parts[-1]
+        node[str(len(node)) if last == "" else last] = value
+    return _listify(root)
+
+
+def _listify(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        conv = {k: _listify(v) for k, v in obj.items()}
+        if conv and all(k.isdigit() for k in conv):
+            return [conv[k] for k in sorted(conv, key=int)]
+        return conv
+    return obj
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
+                 code: str | None = None, param: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"type": type_, "message": message}}
+        if code:
+            self.body["error"]["code"] = code
+        if param:
+            self.body["error"]["param"] = param
+
+
+def _missing(param: str) -> StripeError:
+    return StripeError(400, f"Missing required param: {param}.", code="parameter_missing", param=param)
+
+
+def _invalid(param: str, message: str) -> StripeError:
+    return StripeError(400, message, code="parameter_invalid", param=param)
+
+
+def _not_found(kind: str, oid: str, param: str = "id") -> StripeError:
+    return StripeError(404, f"No such {kind}: '{oid}'", code="resource_missing", param=param)
+
+
+def _int(params: dict, name: str, *, required: bool = False, minimum: int | None = 0,
+         label: str | None = None) -> int | None:
+    label = label or name
+    if name not in params or params[name] in ("", None):
+        if required:
+            raise _missing(label)
+        return None
+    try:
+        val = int(params[name])
+    except (TypeError, ValueError):
+        raise _invalid(label, f"Invalid integer: {params[name]}")
+    if minimum is not None and val < minimum:
+        raise _invalid(label, f"This value must be greater than or equal to {minimum}.")
+    return val
+
+
+def _dict(params: dict, name: str) -> dict:
+    val = params.get(name)
+    if val in (None, ""):
+        return {}
+    if isinstance(val, list):  # e.g. metadata[0]=x was listified
+        val = {str(i): v for i, v in enumerate(val)}
+    if not isinstance(val, dict):
+        raise _invalid(name, f"Invalid object: {name}")
+    return {str(k): "" if v is None else str(v) for k, v in val.items()}
+
+
+def format_eur(amount: int, currency: str = "eur") -> str:
+    """Dutch money formatting: 123450 -> '€ 1.234,50'."""
+    neg = amount < 0
+    amount = abs(int(amount))
+    units, cents = divmod(amount, 100)
+    units_s = f"{units:,}".replace(",", ".")
+    sym = "€" if currency.lower() == "eur" else currency.upper()
+    return f"{'-' if neg else ''}{sym} {units_s},{cents:02d}"
+
+
+# --------------------------------------------------------------------------- #
+# emulator
+# --------------------------------------------------------------------------- #
+
+
+class StripeEmulator:
+    """In-memory Stripe emulator.  See module docstring."""
+
+    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # 1 sync try + 4 retries = 5
+    delivery_timeout: float = 10.0
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
+                 api_key: str = "sk_test_loket_emulator",
+                 webhook_secret: str = "whsec_loket_emulator",
+                 webhook_url: str | None = None, public_url: str | None = None):
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self.webhook_secret = webhook_secret
+        self.webhook_url = webhook_url
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self.url: str = ""
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._sessions: dict[str, dict] = {}
+        self._line_items: dict[str, list[dict]] = {}
+        self._payment_intents: dict[str, dict] = {}
+        self._charges: dict[str, dict] = {}
+        self._transfers: dict[str, dict] = {}
+        self._refunds: dict[str, dict] = {}
+        self._accounts: dict[str, dict] = {}
+        self._events: list[dict] = []
+        self._event_index: dict[str, dict] = {}
+        self._payloads: dict[str, bytes] = {}
+        self._deliveries: list[dict] = []
+        self._idempotency: dict[tuple[str, str], tuple[int, bytes]] = {}
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def public_url(self) -> str:
+        return self._public_url or self.url
+
+    def start(self) -> "StripeEmulator":
+        emu = self
+
+        class Handler(_Handler):
+            emulator = emu
+
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server.daemon_threads = True
+        port = self._server.server_address[1]
+        host = self.host if self.host not in ("0.0.0.0", "", "::") else "127.0.0.1"
+        self.port = port
+        self.url = f"http://{host}:{port}"
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="stripe-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "StripeEmulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ inspection
+    def events(self) -> list[dict]:
+        with self._lock:
+            return copy.deepcopy(self._events)
+
+    def deliveries(self) -> list[dict]:
+        with self._lock:
+            return copy.deepcopy(self._deliveries)
+
+    def event_payload(self, event_id: str) -> bytes:
+        """Exact JSON bytes that were (or would be) delivered for an event."""
+        with self._lock:
+            return self._payloads[event_id]
+
+    def add_account(self, account_id: str | None = None, **fields: Any) -> dict:
+        """Seed a connected account (e.g. fixed ids from Loket's seed data)."""
+        with self._lock:
+            acct = self._new_account(account_id, fields)
+            return copy.deepcopy(acct)
+
+    def expire_due(self, now: float | None = None) -> list[str]:
+        now = time.time() if now is None else now
+        events = []
+        with self._lock:
+            ids = [s["id"] for s in self._sessions.values()
+                   if s["status"] == "open" and s["expires_at"] <= now]
+            for sid in ids:
+                events.append(self._expire_session(sid))
+        for ev in events:
+            self._deliver(ev["id"], sync_first=True)
+        return ids
+
+    # ------------------------------------------------------------ events
+    def _create_event(self, type_: str, obj: dict, *, idempotency_key: str | None = None) -> dict:
+        # caller holds the lock
+        ev = {
+            "id": _rand_id("evt_test_"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "livemode": False,
+            "pending_webhooks": 1,
+            "type": type_,
+            "data": {"object": copy.deepcopy(obj)},
+            "request": {"id": None, "idempotency_key": idempotency_key},
+        }
+        self._events.append(ev)
+        self._event_index[ev["id"]] = ev
+        self._payloads[ev["id"]] = json.dumps(ev, indent=2).encode("utf-8")
+        return copy.deepcopy(ev)
+
+    def _attempt(self, event_id: str, attempt: int) -> bool:
+        url = self.webhook_url
+        with self._lock:
+            payload = self._payloads[event_id]
+            ev_type = self._event_index[event_id]["type"]
+        record: dict[str, Any] = {"event_id": event_id, "type": ev_type, "attempt": attempt,
+                                  "url": url, "at": time.time(), "status": None, "error": None}
+        ok = False
+        try:
+            header = sign_payload(payload.decode("utf-8"), self.webhook_secret)
+            req = urllib.request.Request(url, data=payload, method="POST", headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Stripe-Signature": header,
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) loket-emulator",
+            })
+            with urllib.request.urlopen(req, timeout=self.delivery_timeout) as resp:
+                record["status"] = resp.status
+                ok = 200 <= resp.status < 300
+        except urllib.error.HTTPError as e:
+            record["status"] = e.code
+            record["error"] = f"HTTP {e.code}"
+        except Exception as e:  # connection refused, timeout, ...
+            record["error"] = f"{type(e).__name__}: {e}"
+        record["ok"] = ok
+        with self._lock:
+            self._deliveries.append(record)
+        return ok
+
+    def _deliver(self, event_id: str, *, sync_first: bool) -> None:
+        if self.webhook_url is None:
+            return
+        if sync_first:
+            if self._attempt(event_id, 1):
+                return
+            self._spawn_retries(event_id, first_attempt=2)
+        else:
+            self._spawn_retries(event_id, first_attempt=1)
+
+    def _spawn_retries(self, event_id: str, first_attempt: int) -> None:
+        def run() -> None:
+            attempt = first_attempt
+            if attempt == 1:
+                if self._attempt(event_id, 1):
+                    return
+                attempt = 2
+            for delay in self.retry_delays[attempt - 2:]:
+                if self._stopping.wait(delay) or self.webhook_url is None:
+                    return
+                if self._attempt(event_id, attempt):
+                    return
+                attempt += 1
+
+        threading.Thread(target=run, name=f"webhook-{event_id}", daemon=True).start()
+
+    # ------------------------------------------------------------ objects
+    def _new_account(self, account_id: str | None, params: dict) -> dict:
+        aid = account_id or _rand_id("acct_", 16)
+        bp = params.get("business_profile") or {}
+        if not isinstance(bp, dict):
+            bp = {}
+        acct = {
+            "id": aid,
+            "object": "account",
+            "type": params.get("type") or "express",
+            "country": params.get("country") or "NL",
+            "email": params.get("email"),
+            "business_profile": {"name": bp.get("name"), "url": bp.get("url"),
+                                 "mcc": bp.get("mcc"), "support_email": bp.get("support_email")},
+            "business_type": params.get("business_type"),
+            "default_currency": "eur",
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "capabilities": {"transfers": "active", "card_payments": "active"},
+            "metadata": _dict(params, "metadata"),
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        self._accounts[aid] = acct
+        return acct
+
+    def _expire_session(self, sid: str) -> dict:
+        s = self._sessions[sid]
+        s["status"] = "expired"
+        return self._create_event("checkout.session.expired", s)
+
+    def _complete_session(self, sid: str) -> dict:
+        # caller holds lock; session is open
+        s = self._sessions[sid]
+        now = int(time.time())
+        pid = _rand_id("pi_test_")
+        cid = _rand_id("ch_test_")
+        pid_data = s.get("_pi_data") or {}
+        charge = {
+            "id": cid, "object": "charge", "amount": s["amount_total"],
+            "amount_captured": s["amount_total"], "amount_refunded": 0,
+            "currency": s["currency"], "payment_intent": pid, "paid": True,
+            "captured": True, "refunded": False, "status": "succeeded",
+            "transfer_group": pid_data.get("transfer_group"),
+            "metadata": dict(pid_data.get("metadata") or {}),
+            "billing_details": {"email": s["customer_email"], "name": None,
+                                "address": None, "phone": None},
+            "created": now, "livemode": False,
+        }
+        pi = {
+            "id": pid, "object": "payment_intent", "amount": s["amount_total"],
+            "amount_received": s["amount_total"], "amount_capturable": 0,
+            "currency": s["currency"], "status": "succeeded",
+            "transfer_group": pid_data.get("transfer_group"),
+            "latest_charge": cid,
+            "metadata": dict(pid_data.get("metadata") or {}),
+            "receipt_email": s["customer_email"],
+            "payment_method_types": ["card"],
+            "created": now, "livemode": False,
+        }
+        self._charges[cid] = charge
+        self._payment_intents[pid] = pi
+        s.update({
+            "status": "complete",
+            "payment_status": "paid",
+            "payment_intent": pid,
+            "customer_details": {"email": s["customer_email"], "name": None, "address": None,
+                                 "phone": None, "tax_exempt": "none", "tax_ids": []},
+        })
+        return self._create_event("checkout.session.completed", self._public_session(s))
+
+    @staticmethod
+    def _public_session(s: dict) -> dict:
+        return {k: copy.deepcopy(v) for k, v in s.items() if not k.startswith("_")}
+
+    def _success_url(self, s: dict) -> str:
+        return s["success_url"].replace("{CHECKOUT_SESSION_ID}", s["id"])
+
+    # ------------------------------------------------------------ API routing
+    def handle_api(self, method: str, path: str, params: dict, idem_key: str | None
+                   ) -> tuple[int, dict, list[str]]:
+        """Dispatch an authenticated API call; returns (status, body, event ids)."""
+        with self._lock:
+            mark = len(self._events)
+            try:
+                status, body = self._route(method, path, params, idem_key)
+            except StripeError as e:
+                status, body = e.status, e.body
+            new_events = [e["id"] for e in self._events[mark:]]
+            return status, body, new_events
+
+    def _route(self, method: str, path: str, params: dict, idem_key: str | None) -> tuple[int, dict]:
+        parts = [p for p in path.split("/") if p][1:]  # drop "v1"
+        n = len(parts)
+        if n >= 2 and parts[0] == "checkout" and parts[1] == "sessions":
+            if n == 2 and method == "POST":
+                return 200, self._create_session(params)
+            if n == 2 and method == "GET":
+                data = sorted(self._sessions.values(), key=lambda x: x["created"], reverse=True)
+                return 200, self._list("/v1/checkout/sessions", [self._public_session(s) for s in data], params)
+            if n >= 3:
+                sid = parts[2]
+                if sid not in self._sessions:
+                    raise _not_found("checkout.session", sid, "session" if n > 3 else "id")
+                s = self._sessions[sid]
+                if n == 3 and method == "GET":
+                    out = self._public_session(s)
+                    expand = params.get("expand") or []
+                    if "line_items" in expand:
+                        out["line_items"] = self._list(f"/v1/checkout/sessions/{sid}/line_items",
+                                                       copy.deepcopy(self._line_items[sid]), {})
+                    return 200, out
+                if n == 4 and parts[3] == "line_items" and method == "GET":
+                    return 200, self._list(f"/v1/checkout/sessions/{sid}/line_items",
+                                           copy.deepcopy(self._line_items[sid]), params)
+                if n == 4 and parts[3] == "expire" and method == "POST":
+                    if s["status"] != "open":
+                        raise StripeError(400, 'Only Checkout Sessions with a status in ["open"] '
+                                               f'can be expired. This Checkout Session has a status '
+                                               f'of "{s["status"]}".')
+                    self._expire_session(sid)
+                    return 200, self._public_session(s)
+        elif n >= 1 and parts[0] == "payment_intents":
+            if n == 2 and method == "GET":
+                pi = self._payment_intents.get(parts[1])
+                if not pi:
+                    raise _not_found("payment_intent", parts[1])
+                return 200, copy.deepcopy(pi)
+        elif n >= 1 and parts[0] == "charges":
+            if n == 2 and method == "GET":
+                ch = self._charges.get(parts[1])
+                if not ch:
+                    raise _not_found("charge", parts[1])
+                return 200, copy.deepcopy(ch)
+        elif n >= 1 and parts[0] == "transfers":
+            if n == 1 and method == "POST":
+                return 200, self._create_transfer(params)
+            if n == 1 and method == "GET":
+                data = [t for t in self._transfers.values()
+                        if (not params.get("transfer_group") or t["transfer_group"] == params["transfer_group"])
+                        and (not params.get("destination") or t["destination"] == params["destination"])]
+                data.sort(key=lambda t: t["_seq"], reverse=True)
+                return 200, self._list("/v1/transfers", [self._public_session(t) for t in data], params)
+            if n == 2 and method == "GET":
+                t = self._transfers.get(parts[1])
+                if not t:
+                    raise _not_found("transfer", parts[1])
+                return 200, self._public_session(t)
+        elif n >= 1 and parts[0] == "refunds":
+            if n == 1 and method == "POST":
+                return 200, self._create_refund(params, idem_key)
+            if n == 2 and method == "GET":
+                r = self._refunds.get(parts[1])
+                if not r:
+                    raise _not_found("refund", parts[1])
+                return 200, copy.deepcopy(r)
+        elif n >= 1 and parts[0] == "accounts":
+            if n == 1 and method == "POST":
+                if params.get("type") and params["type"] not in ("express", "standard", "custom"):
+                    raise _invalid("type", f"Invalid type: must be one of express, standard, or custom")
+                return 200, copy.deepcopy(self._new_account(None, params))
+            if n == 2:
+                acct = self._accounts.get(parts[1])
+                if not acct:
+                    raise _not_found("account", parts[1], "account")
+                if method == "GET":
+                    return 200, copy.deepcopy(acct)
+                if method == "DELETE":
+                    del self._accounts[parts[1]]
+                    return 200, {"id": parts[1], "object": "account", "deleted": True}
+        elif n >= 1 and parts[0] == "events":
+            if n == 2 and method == "GET":
+                ev = self._event_index.get(parts[1])
+                if not ev:
+                    raise _not_found("event", parts[1])
+                return 200, copy.deepcopy(ev)
+            if n == 1 and method == "GET":
+                data = list(reversed(self._events))
+                if params.get("type"):
+                    data = [e for e in data if e["type"] == params["type"]]
+                return 200, self._list("/v1/events", copy.deepcopy(data), params)
+        raise StripeError(404, f"Unrecognized request URL ({method}: {path}). Please see "
+                               "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+
+    @staticmethod
+    def _list(url: str, data: list, params: dict) -> dict:
+        limit = 10
+        try:
+            if params.get("limit"):
+                limit = max(1, min(100, int(params["limit"])))
+        except (TypeError, ValueError):
+            raise _invalid("limit", "Invalid integer: limit")
+        return {"object": "list", "data": data[:limit], "has_more": len(data) > limit, "url": url}
+
+    def _create_session(self, p: dict) -> dict:
+        mode = p.get("mode")
+        if not mode:
+            raise _missing("mode")
+        if mode != "payment":
+            raise _invalid("mode", f"The emulator only supports mode=payment, got '{mode}'.")
+        if not p.get("success_url"):
+            raise _missing("success_url")
+        items = p.get("line_items")
+        if not items:
+            raise _missing("line_items")
+        if not isinstance(items, list):
+            raise _invalid("line_items", "Invalid array: line_items")
+        now = int(time.time())
+        currency = None
+        line_items = []
+        total = 0
+        for i, it in enumerate(items):
+            base = f"line_items[{i}]"
+            if not isinstance(it, dict):
+                raise _invalid(base, f"Invalid object: {base}")
+            if it.get("price"):
+                raise _invalid(f"{base}[price]", "The emulator only supports price_data, not price ids.")
+            pd = it.get("price_data")
+            if not isinstance(pd, dict):
+                raise _missing(f"{base}[price_data]")
+            cur = (pd.get("currency") or "").lower()
+            if not cur:
+                raise _missing(f"{base}[price_data][currency]")
+            if currency and cur != currency:
+                raise _invalid(f"{base}[price_data][currency]",
+                               "All line items must have the same currency.")
+            currency = cur
+            unit = _int(pd, "unit_amount", required=True, label=f"{base}[price_data][unit_amount]")
+            prod = pd.get("product_data")
+            if not isinstance(prod, dict) or not prod.get("name"):
+                raise _missing(f"{base}[price_data][product_data][name]")
+            qty = _int(it, "quantity", required=True, minimum=1, label=f"{base}[quantity]")
+            amount = unit * qty
+            total += amount
+            line_items.append({
+                "id": _rand_id("li_test_"),
+                "object": "item",
+                "description": prod["name"],
+                "quantity": qty,
+                "amount_subtotal": amount,
+                "amount_total": amount,
+                "amount_discount": 0,
+                "amount_tax": 0,
+                "currency": cur,
+                "price": {
+                    "id": _rand_id("price_test_"),
+                    "object": "price",
+                    "unit_amount": unit,
+                    "currency": cur,
+                    "product": _rand_id("prod_test_", 14),
+                    "type": "one_time",
+                    "active": False,
+                    "livemode": False,
+                },
+                "_product_description": prod.get("description"),
+            })
+        expires_at = _int(p, "expires_at", minimum=None)
+        if expires_at is None:
+            expires_at = now + MAX_EXPIRY
+        elif expires_at < now + MIN_EXPIRY - 5 or expires_at > now + MAX_EXPIRY + 5:
+            raise _invalid("expires_at", "The `expires_at` timestamp must be between 30 minutes "
+                                         "and 24 hours from Checkout Session creation.")
+        pid_data = p.get("payment_intent_data") or {}
+        if not isinstance(pid_data, dict):
+            raise _invalid("payment_intent_data", "Invalid object: payment_intent_data")
+        sid = _rand_id("cs_test_", 58)
+        s = {
+            "id": sid,
+            "object": "checkout.session",
+            "url": f"{self.public_url}/pay/{sid}",
+            "mode": mode,
+            "status": "open",
+            "payment_status": "unpaid",
+            "amount_subtotal": total,
+            "amount_total": total,
+            "currency": currency,
+            "customer": None,
+            "customer_email": p.get("customer_email") or None,
+            "customer_details": None,
+            "client_reference_id": p.get("client_reference_id") or None,
+            "metadata": _dict(p, "metadata"),
+            "locale": p.get("locale") or None,
+            "payment_method_types": p.get("payment_method_types") or ["card"],
+            "expires_at": expires_at,
+            "success_url": p["success_url"],
+            "cancel_url": p.get("cancel_url") or None,
+            "payment_intent": None,
+            "created": now,
+            "livemode": False,
+            "_pi_data": {
+                "transfer_group": pid_data.get("transfer_group") or None,
+                "metadata": _dict(pid_data, "metadata"),
+            },
+        }
+        self._sessions[sid] = s
+        for li in line_items:
+            li.pop("_product_description", None)
+        self._line_items[sid] = line_items
+        return self._public_session(s)
+
+    def _create_transfer(self, p: dict) -> dict:
+        amount = _int(p, "amount", required=True, minimum=1)
+        currency = (p.get("currency") or "").lower()
+        if not currency:
+            raise _missing("currency")
+        dest = p.get("destination")
+        if not dest:
+            raise _missing("destination")
+        if dest not in self._accounts:
+            raise StripeError(400, f"No such destination: '{dest}'", code="resource_missing",
+                              param="destination")
+        src = p.get("source_transaction") or None
+        if src is not None and src not in self._charges:
+            raise StripeError(400, f"No such charge: '{src}'", code="resource_missing",
+                              param="source_transaction")
+        tid = _rand_id("tr_test_")
+        t = {
+            "id": tid, "object": "transfer", "amount": amount, "amount_reversed": 0,
+            "currency": currency, "destination": dest,
+            "destination_payment": _rand_id("py_test_"),
+            "transfer_group": p.get("transfer_group") or None,
+            "source_transaction": src, "description": p.get("description") or None,
+            "metadata": _dict(p, "metadata"), "reversed": False, "reversals": {
+                "object": "list", "data": [], "has_more": False,
+                "url": f"/v1/transfers/{tid}/reversals"},
+            "created": int(time.time()), "livemode": False,
+            "_seq": len(self._transfers),
+        }
+        self._transfers[tid] = t
+        return self._public_session(t)
+
+    def _create_refund(self, p: dict, idem_key: str | None) -> dict:
+        pid = p.get("payment_intent")
+        if not pid:
+            if p.get("charge"):
+                ch = self._charges.get(p["charge"])
+                if not ch:
+                    raise _not_found("charge", p["charge"], "charge")
+                pid = ch["payment_intent"]
+            else:
+                raise _missing("payment_intent")
+        pi = self._payment_intents.get(pid)
+        if not pi:
+            raise StripeError(400, f"No such payment_intent: '{pid}'", code="resource_missing",
+                              param="payment_intent")
+        charge = self._charges[pi["latest_charge"]]
+        remaining = charge["amount"] - charge["amount_refunded"]
+        if remaining <= 0:
+            raise StripeError(400, f"Charge {charge['id']} has already been refunded.",
+                              code="charge_already_refunded")
+        amount = _int(p, "amount", minimum=1)
+        if amount is None:
+            amount = remaining
+        if amount > remaining:
+            raise _invalid("amount", f"Refund amount ({format_eur(amount, charge['currency'])}) is "
+                                     f"greater than unrefunded amount on charge "
+                                     f"({format_eur(remaining, charge['currency'])})")
+        rid = _rand_id("re_test_")
+        r = {
+            "id": rid, "object": "refund", "amount": amount, "currency": charge["currency"],
+            "payment_intent": pid, "charge": charge["id"], "status": "succeeded",
+            "reason": p.get("reason") or None, "metadata": _dict(p, "metadata"),
+            "created": int(time.time()), "livemode": False,
+        }
+        self._refunds[rid] = r
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        self._create_event("refund.created", r, idempotency_key=idem_key)
+        self._create_event("charge.refunded", charge, idempotency_key=idem_key)
+        return copy.deepcopy(r)
+
+    # ------------------------------------------------------------ hosted page
+    def render_page(self, sid: str) -> tuple[int, str]:
+        with self._lock:
+            s = self._sessions.get(sid)
+            if s is None:
+                return 404, _page("Betaling niet gevonden",
+                                  "<p>Deze betaalsessie bestaat niet.</p>")
+            s = copy.deepcopy(s)
+            items = copy.deepcopy(self._line_items[sid])
+        rows = "".join(
+            f"<tr><td>{html.escape(li['description'])}</td>"
+            f"<td class=n>{li['quantity']}×</td>"
+            f"<td class=n>{html.escape(format_eur(li['amount_total'], li['currency']))}</td></tr>"
+            for li in items)
+        total = html.escape(format_eur(s["amount_total"], s["currency"]))
+        email = html.escape(s.get("customer_email") or "—")
+        table = (f"<table><thead><tr><th>Omschrijving</th><th class=n>Aantal</th>"
+                 f"<th class=n>Bedrag</th></tr></thead><tbody>{rows}</tbody>"
+                 f"<tfoot><tr><td colspan=2>Totaal</td><td class=n id=total>{total}</td></tr></tfoot>"
+                 f"</table><p class=muted>E-mail: <span id=email>{email}</span></p>")
+        qid = urllib.parse.quote(sid)
+        if s["status"] == "open":
+            body = (table +
+                    f'<div class=actions>'
+                    f'<form method=post action="/pay/{qid}/complete">'
+                    f'<button id="pay" type="submit" class=primary>Betalen</button></form>'
+                    f'<form method=post action="/pay/{qid}/cancel">'
+                    f'<button id="cancel" type="submit" class=secondary>Annuleren</button></form>'
+                    f'</div>')
+        elif s["status"] == "complete":
+            body = (f'<p class=notice id=status>Deze betaling is al voltooid.</p>' + table +
+                    f'<p><a href="{html.escape(self._success_url(s))}">Terug naar Loket</a></p>')
+        else:
+            link = (f'<p><a href="{html.escape(s["cancel_url"])}">Terug naar Loket</a></p>'
+                    if s.get("cancel_url") else "")
+            body = (f'<p class=notice id=status>Deze betaalsessie is verlopen. '
+                    f'Er is niets afgeschreven.</p>' + table + link)
+        return 200, _page("Betalen", body)
+
+
+_CSS = """
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+background:#f4f5f7;color:#1f2430}.banner{background:#fff3cd;color:#664d03;border-bottom:1px solid #ffe69c;
+padding:.6rem 1rem;text-align:center;font-weight:600}main{max-width:32rem;margin:2rem auto;background:#fff;
+border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:1.5rem 1.75rem}h1{font-size:1.35rem;
+margin:0 0 1rem}table{width:100%;border-collapse:collapse;margin-bottom:.75rem}th,td{padding:.45rem 0;
+border-bottom:1px solid #eceef2;text-align:left}th{font-size:.8rem;color:#6b7280;font-weight:600;
+text-transform:uppercase}.n{text-align:right;white-space:nowrap}tfoot td{font-weight:700;border-bottom:0;
+font-size:1.1rem}.muted{color:#6b7280;font-size:.9rem}.actions{display:flex;gap:.75rem;margin-top:1.25rem}
+.actions form{flex:1}button{width:100%;padding:.75rem;border-radius:8px;font-size:1rem;font-weight:600;
+cursor:pointer;border:1px solid transparent}.primary{background:#635bff;color:#fff}.primary:hover{background:#5046e5}
+.secondary{background:#fff;color:#374151;border-color:#d1d5db}.secondary:hover{background:#f9fafb}
+.notice{background:#eef2ff;border-radius:8px;padding:.75rem 1rem}a{color:#635bff}
+"""
+
+
+def _page(heading: str, body: str) -> str:
+    return (
+        '<!doctype html>\n<html lang="nl"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        "<title>Betalen – Loket (test)</title>"
+        f"<style>{_CSS}</style></head><body>"
+        '<div class="banner" role="note">Testomgeving – er wordt geen echt geld aangerekend</div>'
+        f"<main><h1>{html.escape(heading)}</h1>{body}</main></body></html>"
+    )
+
+
+# --------------------------------------------------------------------------- #
+# HTTP handler
+# --------------------------------------------------------------------------- #
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: StripeEmulator
+    protocol_version = "HTTP/1.1"
+    server_version = "LoketStripeEmulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    # -------- plumbing
+    def _send(self, status: int, body: bytes, ctype: str, headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Request-Id", _rand_id("req_", 14))
+        self.send_header("Stripe-Version", API_VERSION)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, obj: Any, headers: dict | None = None) -> None:
+        self._send(status, json.dumps(obj, indent=2).encode(), "application/json", headers)
+
+    def _html(self, status: int, text: str) -> None:
+        self._send(status, text.encode("utf-8"), "text/html; charset=utf-8")
+
+    def _redirect(self, location: str) -> None:
+        self._send(303, b"", "text/plain", {"Location": location})
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _params(self, body: bytes) -> dict:
+        split = urllib.parse.urlsplit(self.path)
+        pairs = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
+        ctype = (self.headers.get("Content-Type") or "").lower()
+        if body:
+            if "application/json" in ctype:
+                data = json.loads(body or b"{}")
+                params = parse_form(pairs)
+                params.update(data if isinstance(data, dict) else {})
+                return params
+            pairs += urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        return parse_form(pairs)
+
+    def _api_key(self) -> str | None:
+        auth = self.headers.get("Authorization") or ""
+        if auth.startswith("Bearer "):
+            return auth[7:].strip()
+        if auth.startswith("Basic "):
+            try:
+                return base64.b64decode(auth[6:]).decode().split(":", 1)[0]
+            except Exception:
+                return None
+        return None
+
+    # -------- verbs
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        emu = self.emulator
+        try:
+            body = self._read_body()
+            path = urllib.parse.urlsplit(self.path).path
+            if path.startswith("/v1/"):
+                return self._api(method, path, body)
+            if path.startswith("/pay/"):
+                return self._pay(method, path)
+            if path == "/_emulator/events" and method == "GET":
+                return self._json(200, emu.events())
+            if path == "/_emulator/deliveries" and method == "GET":
+                return self._json(200, emu.deliveries())
+            if path in ("/", "/_emulator/health"):
+                return self._json(200, {"ok": True, "emulator": "stripe", "url": emu.url})
+            self._json(404, {"error": {"type": "invalid_request_error",
+                                       "message": f"Unrecognized request URL ({method}: {path})."}})
+        except Exception as e:  # pragma: no cover - last resort
+            try:
+                self._json(500, {"error": {"type": "api_error", "message": f"Emulator error: {e!r}"}})
+            except Exception:
+                pass
+
+    def _api(self, method: str, path: str, body: bytes) -> None:
+        emu = self.emulator
+        key = self._api_key()
+        if key != emu.api_key:
+            shown = (key[:8] + "*" * max(0, len(key) - 12) + key[-4:]) if key else ""
+            msg = (f"Invalid API Key provided: {shown}" if key else
+                   "You did not provide an API key. You need to provide your API key in the "
+                   "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
+            return self._json(401, {"error": {"type": "invalid_request_error", "message": msg}},
+                              {"WWW-Authenticate": 'Bearer realm="Stripe"'})
+        try:
+            params = self._params(body)
+        except Exception as e:
+            return self._json(400, {"error": {"type": "invalid_request_error",
+                                              "message": f"Invalid request body: {e}"}})
+        idem = self.headers.get("Idempotency-Key") if method == "POST" else None
+        if idem:
+            ikey = (path, idem)
+            # Hold the lock across lookup + execution + store so concurrent retries
+            # with the same key cannot both execute.
+            with emu._lock:
+                stored = emu._idempotency.get(ikey)
+                if stored is not None:
+                    status, payload = stored
+                    events: list[str] = []
+                    replay = True
+                else:
+                    status, obj, events = emu.handle_api(method, path, params, idem)
+                    payload = json.dumps(obj, indent=2).encode()
+                    if status < 500 and status != 401:
+                        emu._idempotency[ikey] = (status, payload)
+                    replay = False
+            headers = {"Idempotency-Key": idem}
+            if replay:
+                headers["Idempotent-Replayed"] = "true"
+            self._send(status, payload, "application/json", headers)
+        else:
+            status, obj, events = emu.handle_api(method, path, params, None)
+            self._json(status, obj)
+        for ev_id in events:  # API-triggered events: delivered in the background
+            emu._deliver(ev_id, sync_first=False)
+
+    def _pay(self, method: str, path: str) -> None:
+        emu = self.emulator
+        parts = [urllib.parse.unquote(p) for p in path.split("/") if p]
+        if len(parts) == 2 and method == "GET":
+            status, text = emu.render_page(parts[1])
+            return self._html(status, text)
+        if len(parts) != 3 or method != "POST" or parts[2] not in ("complete", "cancel"):
+            return self._html(404, _page("Niet gevonden", "<p>Deze pagina bestaat niet.</p>"))
+        sid, action = parts[1], parts[2]
+        event = None
+        with emu._lock:
+            s = emu._sessions.get(sid)
+            if s is None:
+                return self._html(404, _page("Betaling niet gevonden",
+                                             "<p>Deze betaalsessie bestaat niet.</p>"))
+            if action == "cancel":
+                location = s.get("cancel_url") or f"/pay/{urllib.parse.quote(sid)}"
+            elif s["status"] == "expired":
+                link = (f'<p><a href="{html.escape(s["cancel_url"])}">Terug naar Loket</a></p>'
+                        if s.get("cancel_url") else "")
+                return self._html(409, _page("Betaling niet mogelijk",
+                                             "<p id=status>Deze betaalsessie is verlopen; er is "
+                                             "niets afgeschreven.</p>" + link))
+            else:
+                if s["status"] == "open":
+                    event = emu._complete_session(sid)
+                location = emu._success_url(s)
+        if event is not None:
+            emu._deliver(event["id"], sync_first=True)
+        self._redirect(location)
+
+
+# --------------------------------------------------------------------------- #
+# CLI
+# --------------------------------------------------------------------------- #
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Local Stripe emulator for Loket")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=12111)
+    ap.add_argument("--api-key", default="sk_test_loket_emulator")
+    ap.add_argument("--webhook-url", default=None)
+    ap.add_argument("--webhook-secret", default="whsec_loket_emulator")
+    ap.add_argument("--public-url", default=None,
+                    help="base URL used in checkout session urls (default: the server url)")
+    ap.add_argument("--account", action="append", default=[], metavar="ACCT_ID",
+                    help="pre-create a connected account with this id (repeatable)")
+    ap.add_argument("--expire-interval", type=float, default=30.0,
+                    help="seconds between sweeps expiring overdue sessions (0 = off)")
+    args = ap.parse_args(argv)
+
+    emu = StripeEmulator(args.host, args.port, api_key=args.api_key,
+                         webhook_secret=args.webhook_secret, webhook_url=args.webhook_url,
+                         public_url=args.public_url)
+    for acct in args.account:
+        emu.add_account(acct)
+    emu.start()
+    print(f"Stripe emulator listening on {emu.url} (api key {emu.api_key}, "
+          f"webhooks -> {emu.webhook_url or 'none'})", flush=True)
+    try:
+        while True:
+            if args.expire_interval > 0:
+                time.sleep(args.expire_interval)
+                expired = emu.expire_due()
+                if expired:
+                    print(f"expired sessions: {', '.join(expired)}", flush=True)
+            else:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,402 @@
+"""Tests for the local Stripe emulator, driven through the real stripe SDK."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+import stripe
+
+from local.stripe_emulator import StripeEmulator, format_eur, parse_form
+
+API_KEY = "sk_test_loket_emulator"
+SECRET = "whsec_loket_emulator"
+
+if hasattr(stripe, "enable_telemetry"):
+    stripe.enable_telemetry = False
+
+
+class Receiver:
+    """Tiny webhook receiver that verifies signatures with the real SDK."""
+
+    def __init__(self, secret: str = SECRET, fail_first: int = 0):
+        self.secret = secret
+        self.fail_first = fail_first
+        self.hits: list[dict] = []  # every request: {"status", "event" or "error", "raw"}
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        recv = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sig = self.headers.get("Stripe-Signature")
+                hit: dict = {"raw": raw, "content_type": self.headers.get("Content-Type")}
+                try:
+                    hit["event"] = stripe.Webhook.construct_event(raw, sig, recv.secret)
+                    with recv.lock:
+                        failing = recv.fail_first > 0
+                        if failing:
+                            recv.fail_first -= 1
+                    status = 500 if failing else 200
+                except stripe.SignatureVerificationError as e:
+                    hit["error"] = str(e)
+                    status = 400
+                hit["status"] = status
+                with recv.cond:  # record before answering, so a sync delivery is visible
+                    recv.hits.append(hit)
+                    recv.cond.notify_all()
+                body = b"{}"
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def wait_for(self, pred, timeout: float = 5.0) -> list[dict]:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: pred(self.hits), timeout=timeout)
+            assert ok, f"timed out; hits so far: {[h.get('status') for h in self.hits]}"
+            return list(self.hits)
+
+    def events(self, type_: str | None = None) -> list:
+        with self.lock:
+            return [h["event"] for h in self.hits
+                    if "event" in h and (type_ is None or h["event"]["type"] == type_)]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def emu(receiver):
+    e = StripeEmulator(port=0, webhook_url=receiver.url).start()
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def client(emu):
+    return stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=0)
+
+
+def session_params(**over) -> dict:
+    p = {
+        "mode": "payment",
+        "line_items": [
+            {"price_data": {"currency": "eur", "unit_amount": 2500,
+                            "product_data": {"name": "Concert – staanplaats",
+                                             "description": "Zaal A"}},
+             "quantity": 2},
+            {"price_data": {"currency": "eur", "unit_amount": 150,
+                            "product_data": {"name": "Servicekosten"}},
+             "quantity": 1},
+        ],
+        "success_url": "https://loket.test/ok?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": "https://loket.test/cancel",
+        "customer_email": "koper@example.nl",
+        "client_reference_id": "b1",
+        "metadata": {"basket_id": "b1"},
+        "locale": "nl",
+        "payment_method_types": ["card"],
+        "payment_intent_data": {"transfer_group": "basket_b1", "metadata": {"basket_id": "b1"}},
+    }
+    p.update(over)
+    return p
+
+
+def pay(emu, sid):
+    return requests.post(f"{emu.url}/pay/{sid}/complete", allow_redirects=False, timeout=10)
+
+
+# --------------------------------------------------------------------------- unit helpers
+
+
+def test_parse_form_and_format():
+    import urllib.parse
+    pairs = urllib.parse.parse_qsl(
+        "line_items[0][price_data][product_data][name]=X&line_items[0][quantity]=2"
+        "&metadata[basket_id]=b1&payment_method_types[0]=card&expand[]=a&expand[]=b")
+    assert parse_form(pairs) == {
+        "line_items": [{"price_data": {"product_data": {"name": "X"}}, "quantity": "2"}],
+        "metadata": {"basket_id": "b1"}, "payment_method_types": ["card"], "expand": ["a", "b"]}
+    assert format_eur(2500) == "€ 25,00"
+    assert format_eur(123456) == "€ 1.234,56"
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_create_and_retrieve_session(client, emu):
+    s = client.v1.checkout.sessions.create(session_params())
+    assert s.id.startswith("cs_test_")
+    assert s.object == "checkout.session"
+    assert s.url == f"{emu.url}/pay/{s.id}"
+    assert (s.status, s.payment_status, s.mode) == ("open", "unpaid", "payment")
+    assert s.amount_total == s.amount_subtotal == 5150
+    assert s.currency == "eur"
+    assert s.customer_email == "koper@example.nl"
+    assert s.customer_details is None and s.payment_intent is None
+    assert s.client_reference_id == "b1"
+    assert s.metadata["basket_id"] == "b1"
+    assert s.livemode is False
+    assert 24 * 3600 - 60 < s.expires_at - time.time() <= 24 * 3600
+
+    again = client.v1.checkout.sessions.retrieve(s.id)
+    assert again.id == s.id and again.amount_total == 5150
+
+    items = client.v1.checkout.sessions.line_items.list(s.id)
+    assert [(i.description, i.quantity, i.amount_total, i.price.unit_amount) for i in items.data] == [
+        ("Concert – staanplaats", 2, 5000, 2500), ("Servicekosten", 1, 150, 150)]
+    assert items.data[0].object == "item"
+
+    page = requests.get(s.url, timeout=10)
+    assert page.status_code == 200
+    text = page.text
+    assert 'lang="nl"' in text and "Betalen – Loket (test)" in text
+    assert "Testomgeving – er wordt geen echt geld aangerekend" in text
+    assert "€ 51,50" in text and "€ 50,00" in text and "koper@example.nl" in text
+    assert 'id="pay"' in text and 'id="cancel"' in text
+
+
+def test_validation_errors(client):
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.create(session_params(success_url=None))
+    assert ei.value.param == "success_url" and ei.value.http_status == 400
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 60))
+    assert ei.value.param == "expires_at"
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.retrieve("cs_test_nope")
+    assert ei.value.http_status == 404 and ei.value.code == "resource_missing"
+    assert "No such checkout.session: 'cs_test_nope'" in str(ei.value)
+    ok = client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 3600))
+    assert ok.status == "open"
+
+
+def test_idempotent_create_returns_same_session(client, emu):
+    opts = {"idempotency_key": "basket-b1-attempt-1"}
+    a = client.v1.checkout.sessions.create(session_params(), opts)
+    b = client.v1.checkout.sessions.create(session_params(), opts)
+    c = client.v1.checkout.sessions.create(session_params(), {"idempotency_key": "other"})
+    assert a.id == b.id
+    assert c.id != a.id
+    r = requests.post(f"{emu.url}/v1/checkout/sessions", headers={
+        "Authorization": f"Bearer {API_KEY}", "Idempotency-Key": "basket-b1-attempt-1"},
+        data={"mode": "payment"}, timeout=10)
+    assert r.json()["id"] == a.id and r.headers["Idempotent-Replayed"] == "true"
+
+
+def test_wrong_api_key(emu):
+    bad = stripe.StripeClient("sk_test_wrong", base_addresses={"api": emu.url},
+                              max_network_retries=0)
+    with pytest.raises(stripe.AuthenticationError):
+        bad.v1.checkout.sessions.create(session_params())
+
+
+# --------------------------------------------------------------------------- hosted page + webhooks
+
+
+def test_pay_redirects_and_sends_verified_webhook(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params())
+    r = pay(emu, s.id)
+    assert r.status_code == 303
+    assert r.headers["Location"] == f"https://loket.test/ok?session_id={s.id}"
+    # the first delivery is synchronous: the event is there before the redirect
+    ev = receiver.events("checkout.session.completed")
+    assert len(ev) == 1
+    obj = ev[0].data.object
+    assert obj.id == s.id and obj.status == "complete" and obj.payment_status == "paid"
+    assert obj.customer_details.email == "koper@example.nl"
+    assert obj.metadata["basket_id"] == "b1"
+    assert receiver.hits[0]["content_type"].startswith("application/json")
+    raw = json.loads(receiver.hits[0]["raw"])
+    assert raw["object"] == "event" and raw["livemode"] is False and raw["id"].startswith("evt_")
+    assert raw["api_version"] and raw["request"] == {"id": None, "idempotency_key": None}
+
+    done = client.v1.checkout.sessions.retrieve(s.id)
+    assert done.status == "complete" and done.payment_intent.startswith("pi_test_")
+    pi = client.v1.payment_intents.retrieve(done.payment_intent)
+    assert (pi.amount, pi.currency, pi.status) == (5150, "eur", "succeeded")
+    assert pi.transfer_group == "basket_b1" and pi.metadata["basket_id"] == "b1"
+    assert pi.latest_charge.startswith("ch_test_")
+
+    assert client.v1.events.retrieve(raw["id"]).type == "checkout.session.completed"
+    listed = requests.get(f"{emu.url}/_emulator/events", timeout=10).json()
+    assert [e["id"] for e in listed] == [raw["id"]]
+    assert emu.deliveries()[0]["status"] == 200
+
+    page = requests.get(s.url, timeout=10).text
+    assert "al voltooid" in page
+
+
+def test_paying_twice_sends_one_event(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params())
+    assert pay(emu, s.id).status_code == 303
+    second = pay(emu, s.id)
+    assert second.status_code == 303 and s.id in second.headers["Location"]
+    assert len(receiver.events("checkout.session.completed")) == 1
+    assert [e["type"] for e in emu.events()] == ["checkout.session.completed"]
+
+
+def test_cancel_keeps_session_open(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params())
+    r = requests.post(f"{emu.url}/pay/{s.id}/cancel", allow_redirects=False, timeout=10)
+    assert r.status_code == 303 and r.headers["Location"] == "https://loket.test/cancel"
+    assert client.v1.checkout.sessions.retrieve(s.id).status == "open"
+    assert emu.events() == []
+
+
+def test_expire_via_sdk_sends_expired_event(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params())
+    expired = client.v1.checkout.sessions.expire(s.id)
+    assert expired.status == "expired"
+    hits = receiver.wait_for(lambda h: len(h) >= 1)
+    assert hits[0]["event"].type == "checkout.session.expired"
+    assert hits[0]["event"].data.object.id == s.id
+    # paying an expired session is refused
+    r = pay(emu, s.id)
+    assert r.status_code == 409 and "verlopen" in r.text
+
+
+def test_expire_complete_session_fails(client, emu):
+    s = client.v1.checkout.sessions.create(session_params())
+    pay(emu, s.id)
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.expire(s.id)
+    assert 'status in ["open"]' in str(ei.value)
+
+
+def test_expire_due(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params())
+    assert emu.expire_due(now=time.time()) == []
+    assert emu.expire_due(now=s.expires_at) == [s.id]
+    assert receiver.events("checkout.session.expired")[0].data.object.id == s.id
+    assert emu.expire_due(now=s.expires_at + 10) == []
+
+
+def test_bad_secret_fails_verification(client, emu, receiver):
+    receiver.secret = "whsec_something_else"
+    s = client.v1.checkout.sessions.create(session_params())
+    pay(emu, s.id)
+    hits = receiver.wait_for(lambda h: len(h) >= 1)
+    assert hits[0]["status"] == 400 and "error" in hits[0]
+    # and the same bytes verify with the right secret -> the signature is real
+    raw = hits[0]["raw"]
+    assert raw == emu.event_payload(json.loads(raw)["id"])
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(raw, "t=1,v1=deadbeef", SECRET)
+
+
+def test_webhook_retry_after_500():
+    receiver = Receiver(fail_first=1)
+    emu = StripeEmulator(webhook_url=receiver.url).start()
+    emu.retry_delays = (0.05, 0.1, 0.2, 0.4)
+    try:
+        client = stripe.StripeClient(API_KEY, base_addresses={"api": emu.url},
+                                     max_network_retries=0)
+        s = client.v1.checkout.sessions.create(session_params())
+        t0 = time.monotonic()
+        assert pay(emu, s.id).status_code == 303
+        assert time.monotonic() - t0 < 2  # the retry never blocks the buyer
+        hits = receiver.wait_for(lambda h: len(h) >= 2)
+        assert [h["status"] for h in hits] == [500, 200]
+        assert hits[0]["raw"] == hits[1]["raw"]
+        assert hits[1]["event"].type == "checkout.session.completed"
+        done, stop = threading.Event(), threading.Event()
+
+        def poll():
+            while len(emu.deliveries()) < 2 and not stop.wait(0.01):
+                pass
+            done.set()
+
+        threading.Thread(target=poll, daemon=True).start()
+        assert done.wait(5)
+        stop.set()
+        assert [d["status"] for d in emu.deliveries()] == [500, 200]
+    finally:
+        emu.stop()
+        receiver.close()
+
+
+def test_no_webhook_url_records_only():
+    emu = StripeEmulator().start()
+    try:
+        client = stripe.StripeClient(API_KEY, base_addresses={"api": emu.url},
+                                     max_network_retries=0)
+        s = client.v1.checkout.sessions.create(session_params())
+        assert pay(emu, s.id).status_code == 303
+        assert [e["type"] for e in emu.events()] == ["checkout.session.completed"]
+        assert emu.deliveries() == []
+    finally:
+        emu.stop()
+
+
+# --------------------------------------------------------------------------- connect, refunds
+
+
+def test_accounts_transfers_refunds(client, emu, receiver):
+    acct = client.v1.accounts.create({"type": "express", "country": "NL",
+                                      "email": "org@example.nl",
+                                      "business_profile": {"name": "Zaal A"},
+                                      "metadata": {"org": "o1"}})
+    assert acct.id.startswith("acct_") and acct.charges_enabled is True
+    assert client.v1.accounts.retrieve(acct.id).business_profile.name == "Zaal A"
+
+    s = client.v1.checkout.sessions.create(session_params())
+    pay(emu, s.id)
+    pi = client.v1.payment_intents.retrieve(client.v1.checkout.sessions.retrieve(s.id).payment_intent)
+
+    opts = {"idempotency_key": "transfer-b1-o1"}
+    params = {"amount": 4000, "currency": "eur", "destination": acct.id,
+              "transfer_group": "basket_b1", "source_transaction": pi.latest_charge,
+              "metadata": {"basket_id": "b1"}}
+    tr = client.v1.transfers.create(params, opts)
+    tr2 = client.v1.transfers.create(params, opts)
+    assert tr.id.startswith("tr_test_") and tr2.id == tr.id
+    assert (tr.amount, tr.destination, tr.transfer_group) == (4000, acct.id, "basket_b1")
+    assert client.v1.transfers.retrieve(tr.id).metadata["basket_id"] == "b1"
+    listed = client.v1.transfers.list({"transfer_group": "basket_b1"})
+    assert [t.id for t in listed.data] == [tr.id]
+    assert client.v1.transfers.list({"transfer_group": "other"}).data == []
+
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.transfers.create({"amount": 100, "currency": "eur",
+                                    "destination": "acct_doesnotexist"})
+    assert ei.value.param == "destination"
+
+    ref = client.v1.refunds.create({"payment_intent": pi.id, "amount": 1000,
+                                    "metadata": {"reason": "test"}})
+    assert ref.id.startswith("re_test_") and ref.status == "succeeded" and ref.amount == 1000
+    assert client.v1.refunds.retrieve(ref.id).payment_intent == pi.id
+    rest = client.v1.refunds.create({"payment_intent": pi.id})
+    assert rest.amount == 4150
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.create({"payment_intent": pi.id, "amount": 1})
+    types = [e["type"] for e in emu.events()]
+    assert types.count("refund.created") == 2 and types.count("charge.refunded") == 2
+    receiver.wait_for(lambda h: len(h) >= 5)  # completed + 2x(refund.created, charge.refunded)
+
+    deleted = client.v1.accounts.delete(acct.id)
+    assert deleted.deleted is True
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.accounts.retrieve(acct.id)
