@@ -6,6 +6,9 @@ makes moto's DynamoDB handler check each table ARN named in the request
 (TableName, RequestItems, TransactItems), and, like AWS, authorizes the items
 of a transaction as their own actions (PutItem, UpdateItem, ...).
 
+CloudFormation and Cognito calls are likewise checked against the stack's or
+user pool's ARN, as AWS does.
+
 moto's in-memory DynamoDB is not thread-safe: two concurrent conditional
 writes can both pass their condition. Real DynamoDB serializes writes to an
 item, so the handler runs one request at a time; without this a concurrency
@@ -77,6 +80,21 @@ def _authorize_by_table(self: DynamoHandler, resource: str = "*") -> None:
         request.check_action_permitted(arn)
 
 
+def _cloudformation_stack_resource(self) -> str:
+    """AWS authorizes stack actions on the stack's ARN; moto on "*"."""
+    name = self._get_param("StackName")
+    if not name:
+        return "*"
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:cloudformation:{self.region}:{self.current_account}:stack/{name}/*"
+
+
+def _cognito_pool_resource(self) -> str:
+    pool = self._get_param("UserPoolId")
+    return f"arn:aws:cognito-idp:{self.region}:{self.current_account}:userpool/{pool}" if pool else "*"
+
+
 def authorize_dynamodb_by_table() -> None:
     global _installed
     if _installed:
@@ -87,6 +105,12 @@ def authorize_dynamodb_by_table() -> None:
         with _dynamodb_lock:
             return original_call_action(self)
 
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    CloudFormationResponse._determine_resource = _cloudformation_stack_resource
+    CognitoIdpResponse._determine_resource = _cognito_pool_resource
     DynamoHandler._authenticate_and_authorize_normal_action = _authorize_by_table
     DynamoHandler.call_action = serialized_call_action
     _installed = True
@@ -114,7 +138,11 @@ def start_local_aws(port: int = 0, host: str = "127.0.0.1") -> LocalAws:
     real account) is created while auth is still off; from then on every
     request, including the operator's, is signed and checked against IAM.
     """
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     authorize_dynamodb_by_table()
     settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")

@@ -62,10 +62,10 @@ def create_checkout(*, basket_id: str, lines: list[dict[str, Any]], customer_ema
 
 
 def retrieve_checkout(session_id: str) -> dict[str, Any]:
-    session = _call(_client().v1.checkout.sessions.retrieve, session_id)
-    return {"id": session.id, "status": session.status, "payment_status": session.payment_status,
-            "payment_intent": session.payment_intent, "amount_total": session.amount_total,
-            "basket_id": (session.metadata or {}).get("basket_id")}
+    session = _call(_client().v1.checkout.sessions.retrieve, session_id).to_dict()
+    return {"id": session["id"], "status": session["status"], "payment_status": session["payment_status"],
+            "payment_intent": session.get("payment_intent"), "amount_total": session.get("amount_total"),
+            "basket_id": (session.get("metadata") or {}).get("basket_id")}
 
 
 def expire_checkout(session_id: str) -> None:

@@ -76,15 +76,9 @@ def deploy_platform(session: Any, stage: str, *, local: bool, poll: float = 5) -
     key = "templates/venue.yaml"
     session.client("s3").put_object(Bucket=outputs["ArtifactsBucketName"], Key=key,
                                     Body=(INFRA / "venue.yaml").read_bytes())
-    outputs["VenueTemplateUrl"] = venue_template_url(session, outputs["ArtifactsBucketName"], key)
+    # The virtual-hosted AWS URL form; moto's CloudFormation resolves it too.
+    outputs["VenueTemplateUrl"] = f"https://{outputs['ArtifactsBucketName']}.s3.{session.region_name}.amazonaws.com/{key}"
     return outputs
-
-
-def venue_template_url(session: Any, bucket: str, key: str) -> str:
-    endpoint = session.client("s3").meta.endpoint_url.rstrip("/")
-    if "amazonaws.com" in endpoint:
-        return f"https://{bucket}.s3.{session.region_name}.amazonaws.com/{key}"
-    return f"{endpoint}/{bucket}/{key}"
 
 
 def start_venue_stack(cfn: Any, *, stage: str, venue: str, template_url: str, provisioner_role_arn: str,

@@ -1,0 +1,43 @@
+# Loket: `make run` (whole system locally) and `make test` (every test).
+# Everything below installs what it needs; nothing is installed by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAGE ?= dev
+export PORT
+
+.PHONY: run test lint bench deploy package clean system-deps
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian chromium for browser tests ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+run: $(VENV)/.installed
+	$(PY) -m local.run --port $(PORT)
+
+test: $(VENV)/.installed system-deps
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/cfn-lint infra/*.yaml
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
+
+package: $(VENV)/.installed
+	$(PY) -m local.deploy package --stage $(STAGE)
+
+deploy: $(VENV)/.installed
+	$(PY) -m local.deploy deploy --stage $(STAGE)
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,92 @@
+"""The demo network: a Flemish city with a city box office, a concert hall,
+a cultural centre and a music club, each with its own events, halls, price
+types and staff. Seeded through the same services the API uses."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+DEMO_PASSWORD = "loket-demo-2026"
+
+VENUES = [
+    {"slug": "stadsloket", "name": "Stadsloket Brugge", "brand_color": "#b45309",
+     "description": "Het centrale ticketloket van de stad: stadsfeesten, rondleidingen en evenementen op straat."},
+    {"slug": "concertzaal", "name": "Concertzaal Zand", "brand_color": "#7c2d12",
+     "description": "Klassiek, jazz en wereldmuziek in een akoestisch topgebouw."},
+    {"slug": "cc-reien", "name": "Cultuurcentrum De Reien", "brand_color": "#1d4ed8",
+     "description": "Theater, dans, humor en familievoorstellingen in drie zalen."},
+    {"slug": "club-kaap", "name": "Muziekclub Kaap", "brand_color": "#15803d",
+     "description": "Pop, rock en elektronica in een kleine club met grote namen."},
+]
+
+STANDARD = [("normaal", "Normaal"), ("-26", "-26"), ("65+", "65+")]
+
+
+def _prices(normaal: int, young: int, senior: int, extra: list[tuple[str, str, int]] = ()) -> list[dict]:
+    amounts = {"normaal": normaal, "-26": young, "65+": senior}
+    return [{"code": c, "label": label, "amount": amounts[c]} for c, label in STANDARD] + [
+        {"code": c, "label": label, "amount": a} for c, label, a in extra]
+
+
+EVENTS = {
+    "stadsloket": [
+        ("Stadswandeling bij kaarslicht", "Rondleiding", "Markt (vertrek)", _prices(1200, 800, 1000), [(5, 40), (12, 40)]),
+        ("Winterconcert op de Burg", "Muziek", "Burgplein", _prices(1500, 1000, 1200), [(20, 400)]),
+    ],
+    "concertzaal": [
+        ("Beethoven 9 – Symfonieorkest Vlaanderen", "Klassiek", "Grote zaal", _prices(4500, 1500, 4000), [(9, 1200), (10, 1200)]),
+        ("Jazz aan het Zand: Trio Noord", "Jazz", "Kamermuziekzaal", _prices(2400, 1200, 2000), [(16, 300)]),
+        ("Het Strijkkwartet – Schubert & Ravel", "Klassiek", "Kamermuziekzaal", _prices(2800, 1200, 2400), [(23, 10)]),
+    ],
+    "cc-reien": [
+        ("De Kersvertelling (familie 6+)", "Familie", "Zaal Reien", _prices(1400, 1000, 1200, [("kind", "Kind -12", 800)]), [(6, 350), (7, 350)]),
+        ("Stand-up: Vrij Spel", "Humor", "Zaal Reien", _prices(2200, 1600, 2000), [(13, 350)]),
+        ("Dansavond: Contemporary Now", "Dans", "Studio", _prices(1800, 1000, 1500), [(27, 120)]),
+    ],
+    "club-kaap": [
+        ("Nachtwinkel + support", "Pop/rock", "Clubzaal", _prices(1800, 1800, 1800), [(8, 250)]),
+        ("Kaap Elektronisch", "Elektronica", "Clubzaal", _prices(2000, 1500, 2000), [(15, 250)]),
+    ],
+}
+
+
+def performance_time(days_ahead: int, today: datetime | None = None) -> datetime:
+    today = (today or datetime.now(BRUSSELS)).astimezone(BRUSSELS).date()
+    return datetime.combine(today + timedelta(days=days_ahead), time(20, 0), tzinfo=BRUSSELS)
+
+
+def staff_accounts() -> list[tuple[str, list[str]]]:
+    accounts = [("netwerk-admin", ["network-admin"])]
+    for venue in VENUES:
+        accounts.append((f"{venue['slug']}-lead", [f"venue-{venue['slug']}-lead"]))
+        accounts.append((f"{venue['slug']}-kassa", [f"venue-{venue['slug']}-clerk"]))
+    return accounts
+
+
+def seed(stack) -> dict:
+    """Onboard the demo venues, create and publish their events, create staff."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.model import NewEvent, NewPerformance
+    from chalicelib.services import catalogue, events
+    from local import stack as local_stack
+
+    for profile in VENUES:
+        local_stack.onboard_venue(stack, {**profile, "city": "Brugge"})
+    for username, groups in staff_accounts():
+        local_stack.create_staff(username, DEMO_PASSWORD, groups)
+    network = bootstrap.network()
+    count = 0
+    for slug, venue_events in EVENTS.items():
+        store = bootstrap.store_for(slug)
+        for title, category, hall, prices, performances in venue_events:
+            event = events.create_event(store, NewEvent(title=title, category=category, hall=hall, price_types=prices,
+                                                        description=f"{title} in {hall}."))
+            for days, capacity in performances:
+                events.add_performance(store, event.event_id,
+                                       NewPerformance(starts_at=performance_time(days), capacity=capacity))
+            store.mark_published(event.event_id)
+            count += 1
+        catalogue.publish_venue(network, store)
+    return {"venues": len(VENUES), "events": count}

@@ -1,0 +1,96 @@
+"""Runs the Lambda event sources locally: feeds the SQS consumers from the
+real (moto) queues and fires the scheduled jobs, in-process, with the same
+identity as the API. What AWS's event source mapping and EventBridge do."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, Callable
+
+from chalicelib.adapters import aws
+from chalicelib.observability import logger
+
+
+def _lambda_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "eu-west-1"} for m in messages]}
+
+
+class _Context:
+    """The parts of a Lambda context that Powertools reads."""
+
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: int = 0, max_batches: int = 100) -> int:
+    """Deliver queued messages in batches of 10 until the queue is empty.
+    Messages reported as failed stay in the queue (and reach the DLQ after
+    maxReceiveCount), exactly as with ReportBatchItemFailures."""
+    sqs = aws.client("sqs")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    handled = 0
+    for _ in range(max_batches):
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds,
+                                       AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return handled
+        result = handler(_lambda_event(queue_arn, messages), _Context(queue_url.rsplit("/", 1)[-1])) or {}
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for message in done:  # one by one: IAM knows sqs:DeleteMessage, not a batch action
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        handled += len(done)
+    return handled
+
+
+class Runner:
+    """Background threads: long-poll the payment-events queue; run every_minute."""
+
+    def __init__(self, queue_url: str, schedule_seconds: float = 60.0) -> None:
+        self.queue_url = queue_url
+        self.schedule_seconds = schedule_seconds
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> "Runner":
+        for target in (self._consume, self._schedule):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def _consume(self) -> None:
+        import app
+
+        while not self.stopping.is_set():
+            try:
+                drain(self.queue_url, app.payment_events, wait_seconds=1)
+            except Exception:
+                logger.exception("local SQS consumer failed")
+                self.stopping.wait(2)
+
+    def _schedule(self) -> None:
+        import app
+
+        while not self.stopping.wait(self.schedule_seconds):
+            try:
+                app.every_minute({"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
+                                  "resources": [], "time": "", "id": str(uuid.uuid4()), "account": "", "region": ""},
+                                 _Context("every_minute"))
+            except Exception:
+                logger.exception("local schedule failed")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=5)

@@ -1,0 +1,147 @@
+"""The whole of Loket on one machine: moto (IAM enforced), the platform and
+venue stacks deployed through CloudFormation, Cognito, the Stripe emulator.
+
+Used by `make run` (local/run.py) and by the test suite, so the tests run
+what a newcomer runs.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+from local.moto_support import ACCOUNT_ID, REGION, LocalAws, start_local_aws
+from local.stripe_emulator import StripeEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+STOREFRONT = ROOT / "storefront"
+STAGE = "local"
+
+
+@dataclass
+class LocalStack:
+    aws: LocalAws
+    stripe: StripeEmulator
+    outputs: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def operator(self):
+        return self.aws.operator
+
+    def stop(self) -> None:
+        self.stripe.stop()
+        self.aws.stop()
+
+
+def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "http://127.0.0.1:8000",
+          webhook_url: str | None = None) -> LocalStack:
+    """Start moto and the Stripe emulator, deploy the platform, return the
+    environment the API and workers run with (also applied to os.environ)."""
+    from chalicelib.adapters import provisioning
+
+    local_aws = start_local_aws(port=moto_port)
+    os.environ.update({"AWS_ENDPOINT_URL": local_aws.endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
+    outputs = provisioning.deploy_platform(local_aws.operator, STAGE, local=True, poll=0.05)
+    pool_id, client_id = _user_pool(local_aws)
+    stripe = StripeEmulator(port=stripe_port, webhook_url=webhook_url).start()
+    env = {
+        "AWS_ENDPOINT_URL": local_aws.endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        # The API and workers run as the stand-in for the Lambda role.
+        "AWS_ACCESS_KEY_ID": outputs["LocalApiAccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": outputs["LocalApiSecretAccessKey"],
+        "LOKET_STAGE": STAGE,
+        "LOKET_SITE_BUCKET": outputs["SiteBucketName"],
+        "LOKET_PAYMENT_EVENTS_QUEUE_URL": outputs["PaymentEventsQueueUrl"],
+        "LOKET_VENUE_PROVISIONER_ROLE_ARN": outputs["VenueProvisionerRoleArn"],
+        "LOKET_API_PRINCIPAL_ARN": outputs["ApiPrincipalArn"],
+        "LOKET_VENUE_TEMPLATE_URL": outputs["VenueTemplateUrl"],
+        "LOKET_USER_POOL_ID": pool_id,
+        "LOKET_USER_POOL_CLIENT_ID": client_id,
+        "LOKET_COGNITO_JWKS_URL": f"{local_aws.endpoint}/{pool_id}/.well-known/jwks.json",
+        "LOKET_STRIPE_API_BASE": stripe.url,
+        "LOKET_PUBLIC_BASE_URL": public_base_url,
+        "POWERTOOLS_SERVICE_NAME": "loket",
+        "POWERTOOLS_METRICS_NAMESPACE": "Loket",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    _reset_process_caches()
+    upload_storefront(local_aws, outputs["SiteBucketName"])
+    return LocalStack(aws=local_aws, stripe=stripe, outputs=outputs, env=env)
+
+
+def _reset_process_caches() -> None:
+    from chalicelib import bootstrap
+    from chalicelib.adapters import aws, identity, payments
+    from chalicelib.settings import get_settings
+
+    get_settings.cache_clear()
+    aws.own_session.cache_clear()
+    payments._client.cache_clear()
+    identity._jwks.cache_clear()
+    bootstrap.reset()
+
+
+def _user_pool(local_aws: LocalAws) -> tuple[str, str]:
+    """moto's CloudFormation has no Cognito types: create what platform.yaml
+    declares (pool, web client, network-admin group) through the API."""
+    cognito = local_aws.operator.client("cognito-idp", endpoint_url=local_aws.endpoint)
+    pool_id = cognito.create_user_pool(
+        PoolName=f"loket-{STAGE}-staff", AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireLowercase": True, "RequireNumbers": True,
+                                     "RequireUppercase": False, "RequireSymbols": False}})["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id, ClientName=f"loket-{STAGE}-staff-web", GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    cognito.create_group(UserPoolId=pool_id, GroupName="network-admin")
+    return pool_id, client_id
+
+
+def upload_storefront(local_aws: LocalAws, bucket: str) -> int:
+    s3 = local_aws.operator.client("s3", endpoint_url=local_aws.endpoint)
+    uploaded = 0
+    for path in sorted(STOREFRONT.rglob("*")):
+        if path.is_file():
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
+                content_type += "; charset=utf-8"
+            s3.put_object(Bucket=bucket, Key=str(path.relative_to(STOREFRONT)), Body=path.read_bytes(),
+                          ContentType=content_type, CacheControl="no-cache")
+            uploaded += 1
+    return uploaded
+
+
+def onboard_venue(stack: LocalStack, profile: dict[str, Any]) -> dict[str, Any]:
+    """What `loket onboard` does: start the venue stack, wait, activate."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters import aws, provisioning
+    from chalicelib.services import venues
+
+    network = bootstrap.network()
+    venues.onboard(network, venues.NewVenue(**profile))
+    provisioning.wait_for(aws.client("cloudformation"), f"loket-{STAGE}-venue-{profile['slug']}", poll=0.05)
+    return venues.finish_onboarding(network, profile["slug"])
+
+
+def create_staff(username: str, password: str, groups: list[str]) -> None:
+    from chalicelib.adapters import identity
+
+    identity.create_staff(username, password, groups)
+
+
+def account_id() -> str:
+    return ACCOUNT_ID
+
+
+def dump_env(stack: LocalStack, path: Path) -> None:
+    path.write_text(json.dumps(stack.env, indent=2))

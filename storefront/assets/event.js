@@ -1,0 +1,264 @@
+// Event detail: performances with availability, quantities per price type, reserve (hold).
+import {
+  initPage, onLangChange, t, tn, h, api, loadJson, formatMoney, formatDateTime, formatTime,
+  applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, ApiProblem
+} from './core.js';
+
+const MAX_PER_TYPE = 10;
+const MAX_PER_HOLD = 20;
+
+const venueSlug = param('venue') || '';
+const eventId = param('event') || '';
+
+const articleEl = document.getElementById('event');
+const bookingEl = document.getElementById('booking');
+const formEl = document.getElementById('booking-form');
+const perfListEl = document.getElementById('performances');
+const ticketsEl = document.getElementById('tickets');
+const legendEl = document.getElementById('tickets-legend');
+const priceTypesEl = document.getElementById('price-types');
+const totalEl = document.getElementById('total');
+const reserveEl = document.getElementById('reserve');
+const messageEl = document.getElementById('message');
+const confirmEl = document.getElementById('confirmation');
+
+const state = { event: null, selected: param('performance') || '', busy: false, pending: null };
+
+function validId(s) {
+  return typeof s === 'string' && s.length > 0 && s.length <= 200 && !s.includes('/') && !s.includes('..');
+}
+
+function eventUrl() {
+  return `/catalogue/events/${encodeURIComponent(venueSlug)}/${encodeURIComponent(eventId)}.json`;
+}
+
+function performance(id) {
+  return state.event?.performances?.find((p) => p.performance_id === id);
+}
+
+function selectable(p) {
+  return p && p.availability !== 'sold_out';
+}
+
+/* ---------- rendering ---------- */
+function renderDetail() {
+  const ev = state.event;
+  const venue = ev.venue || {};
+  applyAccent(document.body, venue.brand_color);
+  document.title = `${ev.title} — ${t('site.title')}`;
+  const paragraphs = String(ev.description || '').split(/\n{2,}/).map((s) => s.trim()).filter(Boolean);
+  articleEl.replaceChildren(
+    h('p', { class: 'venue-tag' },
+      venue.website ? h('a', { href: venue.website, rel: 'noopener', target: '_blank' }, venue.name || venueSlug) : (venue.name || venueSlug),
+      venue.city ? h('span', { class: 'muted' }, ` · ${venue.city}`) : null),
+    h('h1', {}, ev.title),
+    h('p', { class: 'event-meta' },
+      ev.hall ? h('span', {}, `${t('event.hall')}: ${ev.hall}`) : null,
+      ev.category ? h('span', { class: 'category' }, ev.category) : null),
+    h('div', { class: 'event-description' }, paragraphs.map((p) => h('p', {}, p)))
+  );
+  articleEl.setAttribute('aria-busy', 'false');
+}
+
+function availabilityBadge(av) {
+  const key = ['available', 'few_left', 'sold_out'].includes(av) ? av : 'available';
+  return h('span', { class: `badge badge-${key.replace('_', '-')}` }, t(`avail.${key}`));
+}
+
+function renderPerformances() {
+  const perfs = Array.isArray(state.event.performances) ? state.event.performances : [];
+  if (!selectable(performance(state.selected))) {
+    state.selected = perfs.find(selectable)?.performance_id || '';
+  }
+  if (!perfs.length) {
+    perfListEl.replaceChildren(h('li', { class: 'muted' }, t('event.no_performances')));
+    return;
+  }
+  perfListEl.replaceChildren(...perfs.map((p) => {
+    const id = `perf-${p.performance_id}`;
+    const soldOut = !selectable(p);
+    const input = h('input', {
+      type: 'radio', name: 'performance', id, value: p.performance_id,
+      checked: p.performance_id === state.selected, disabled: soldOut
+    });
+    input.addEventListener('change', () => {
+      state.selected = p.performance_id;
+      clearMessage(messageEl);
+      renderTicketsLegend();
+      updateTotal();
+    });
+    return h('li', { class: `performance${soldOut ? ' is-sold-out' : ''}` },
+      input,
+      h('label', { for: id },
+        h('time', { datetime: p.starts_at }, formatDateTime(p.starts_at)),
+        availabilityBadge(p.availability)));
+  }));
+}
+
+function renderTicketsLegend() {
+  const p = performance(state.selected);
+  legendEl.textContent = p ? t('event.tickets_for', { date: formatDateTime(p.starts_at) }) : t('event.tickets');
+}
+
+function renderPriceTypes() {
+  const previous = readQuantities();
+  const types = Array.isArray(state.event.price_types) ? state.event.price_types : [];
+  priceTypesEl.replaceChildren(...types.map((pt) => {
+    const id = `qty-${pt.code}`;
+    const input = h('input', {
+      type: 'number', id, name: id, min: 0, max: MAX_PER_TYPE, step: 1, inputmode: 'numeric',
+      value: String(previous[pt.code] ?? 0), 'aria-describedby': `${id}-price`, dataset: { code: pt.code }
+    });
+    input.addEventListener('input', updateTotal);
+    input.addEventListener('change', updateTotal);
+    return h('div', { class: 'price-type' },
+      h('label', { for: id }, pt.label || pt.code),
+      h('span', { class: 'price', id: `${id}-price` }, formatMoney(pt.amount), h('span', { class: 'visually-hidden' }, ` ${t('event.each')}`)),
+      input);
+  }));
+}
+
+function renderBookingVisibility() {
+  const perfs = state.event.performances || [];
+  const anySelectable = perfs.some(selectable);
+  bookingEl.hidden = false;
+  ticketsEl.hidden = !anySelectable;
+  if (perfs.length && !anySelectable) {
+    perfListEl.after(h('p', { class: 'notice', id: 'all-sold-out' }, t('event.all_sold_out')));
+  }
+}
+
+function renderAll() {
+  renderDetail();
+  renderPerformances();
+  renderPriceTypes();
+  renderTicketsLegend();
+  document.getElementById('all-sold-out')?.remove();
+  renderBookingVisibility();
+  updateTotal();
+}
+
+/* ---------- quantities ---------- */
+function readQuantities() {
+  const out = {};
+  priceTypesEl.querySelectorAll('input[data-code]').forEach((input) => {
+    out[input.dataset.code] = input.value;
+  });
+  return out;
+}
+
+/** Returns {tickets, count, total, error}. */
+function collectTickets() {
+  const types = state.event?.price_types || [];
+  const tickets = [];
+  let count = 0;
+  let total = 0;
+  let error = null;
+  for (const pt of types) {
+    const input = document.getElementById(`qty-${pt.code}`);
+    const raw = (input?.value ?? '').trim();
+    const n = raw === '' ? 0 : Number(raw);
+    const valid = Number.isInteger(n) && n >= 0 && n <= MAX_PER_TYPE;
+    input?.setAttribute('aria-invalid', String(!valid));
+    if (!valid) { error = error || t('event.qty_invalid'); continue; }
+    if (n > 0) {
+      tickets.push({ price_type: pt.code, quantity: n });
+      count += n;
+      total += n * (Number(pt.amount) || 0);
+    }
+  }
+  if (!error && count > MAX_PER_HOLD) error = t('event.qty_max', { n: MAX_PER_HOLD });
+  return { tickets, count, total, error };
+}
+
+function updateTotal() {
+  const { total } = collectTickets();
+  totalEl.textContent = formatMoney(total);
+  const p = performance(state.selected);
+  reserveEl.disabled = state.busy || !selectable(p);
+}
+
+/* ---------- reserve ---------- */
+function idempotencyKeyFor(payload) {
+  const body = JSON.stringify(payload);
+  if (state.pending && state.pending.body === body) return state.pending.key;
+  state.pending = { body, key: uuid() };
+  return state.pending.key;
+}
+
+async function refreshEvent() {
+  try {
+    state.event = await loadJson(eventUrl());
+    renderAll();
+  } catch { /* keep what we have */ }
+}
+
+async function reserve(e) {
+  e.preventDefault();
+  if (state.busy) return;
+  clearMessage(messageEl);
+  clearMessage(confirmEl);
+  const p = performance(state.selected);
+  if (!selectable(p)) { showMessage(messageEl, 'error', t('event.choose_first')); return; }
+  const { tickets, count, error } = collectTickets();
+  if (error) { showMessage(messageEl, 'error', error); return; }
+  if (!count) { showMessage(messageEl, 'error', t('event.qty_zero')); return; }
+
+  const payload = { venue: venueSlug, event_id: eventId, performance_id: p.performance_id, tickets };
+  const key = idempotencyKeyFor(payload);
+  state.busy = true;
+  reserveEl.disabled = true;
+  reserveEl.textContent = t('event.reserving');
+  formEl.setAttribute('aria-busy', 'true');
+  try {
+    const hold = await api('/api/holds', { method: 'POST', body: payload, headers: { 'Idempotency-Key': key } });
+    state.pending = null;
+    addHold(hold);
+    priceTypesEl.querySelectorAll('input[data-code]').forEach((input) => { input.value = '0'; });
+    const n = Number.isFinite(hold?.quantity) ? hold.quantity : count;
+    showMessage(confirmEl, 'success',
+      h('p', {}, h('strong', {}, tn('event.reserved', n, { title: hold?.event_title || state.event.title }))),
+      hold?.expires_at ? h('p', {}, t('event.reserved_hint', { time: formatTime(hold.expires_at) })) : '',
+      h('p', {}, h('a', { href: '/basket.html', class: 'button button-primary', id: 'to-basket' }, t('event.to_basket'))));
+    confirmEl.querySelector('#to-basket')?.focus();
+  } catch (err) {
+    // Only keep the key for retries of the very same request when the outcome is unknown.
+    if (!(err instanceof ApiProblem) || !(err.isNetwork || err.status >= 500)) state.pending = null;
+    showProblem(messageEl, err);
+    if (err instanceof ApiProblem && (err.is('/sold-out') || err.status === 409)) refreshEvent();
+  } finally {
+    state.busy = false;
+    reserveEl.textContent = t('event.reserve');
+    formEl.setAttribute('aria-busy', 'false');
+    updateTotal();
+  }
+}
+
+/* ---------- boot ---------- */
+async function load() {
+  if (!validId(venueSlug) || !validId(eventId)) {
+    articleEl.replaceChildren(h('h1', {}, t('event.not_found')));
+    articleEl.setAttribute('aria-busy', 'false');
+    return;
+  }
+  try {
+    state.event = await loadJson(eventUrl());
+    if (!state.event || typeof state.event !== 'object') throw new Error('bad event');
+    renderAll();
+  } catch (err) {
+    const notFound = err instanceof ApiProblem && (err.status === 404 || err.status === 403);
+    articleEl.replaceChildren(h('h1', {}, notFound ? t('event.not_found') : t('common.load_error')));
+    articleEl.setAttribute('aria-busy', 'false');
+    console.error(err);
+  }
+}
+
+initPage();
+formEl.addEventListener('submit', reserve);
+onLangChange(() => {
+  if (state.event) {
+    renderAll();
+    reserveEl.textContent = state.busy ? t('event.reserving') : t('event.reserve');
+  }
+});
+load();
