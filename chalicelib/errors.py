@@ -34,6 +34,10 @@ class Problem(Exception):
         return body
 
 
+class InternalError(Problem):
+    status, slug, title = 500, "internal-error", "Internal error"
+
+
 class InvalidInput(Problem):
     status, slug, title = 422, "validation-error", "Your request is not valid"
 

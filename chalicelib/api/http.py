@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.adapters import identity
-from chalicelib.errors import Forbidden, MalformedRequest, NotAuthenticated, NotFound, Problem, validation_problem
+from chalicelib.errors import (
+    Forbidden,
+    InternalError,
+    MalformedRequest,
+    NotAuthenticated,
+    NotFound,
+    Problem,
+    validation_problem,
+)
+from chalicelib.observability import logger
 
 M = TypeVar("M", bound=BaseModel)
 PROBLEM_JSON = "application/problem+json"
@@ -23,6 +33,30 @@ def problem_response(problem: Problem, request_id: str | None, path: str | None)
     if problem.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="loket"'
     return Response(body=json.dumps(body), status_code=problem.status, headers=headers)
+
+
+def route(blueprint: Any, path: str, **options: Any) -> Callable:
+    """Register a view whose errors become problem+json. (Chalice turns view
+    exceptions into its own 500 before any middleware could see them.)"""
+
+    def register(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def handled(*args: Any, **kwargs: Any) -> Any:
+            request = blueprint.current_request
+            request_id = (request.context or {}).get("requestId")
+            try:
+                return view(*args, **kwargs)
+            except Problem as problem:
+                logger.info("request refused", extra={"problem": problem.slug, "status": problem.status, "route": path})
+                return problem_response(problem, request_id, request.path if hasattr(request, "path") else path)
+            except Exception:
+                logger.exception("unhandled error", extra={"route": path})
+                return problem_response(InternalError("Something went wrong on our side. Quote the request id "
+                                                      "when you report it."), request_id, path)
+
+        return blueprint.route(path, **options)(handled)
+
+    return register
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import json_response, network_admin, parse
+from chalicelib.api.http import route, json_response, network_admin, parse
 from chalicelib.domain.model import SLUG_RE
 from chalicelib.errors import NotFound
 from chalicelib.services import catalogue, venues
@@ -20,13 +20,13 @@ def _slug(venue: str) -> str:
     return venue
 
 
-@network.route("/network/venues", methods=["GET"])
+@route(network, "/network/venues", methods=["GET"])
 def list_venues():
     network_admin(network.current_request)
     return json_response([venues.public_profile(v) for v in bootstrap.network().list_venues()])
 
 
-@network.route("/network/venues", methods=["POST"])
+@route(network, "/network/venues", methods=["POST"])
 def onboard_venue():
     network_admin(network.current_request)
     body = parse(network.current_request, venues.NewVenue)
@@ -34,21 +34,21 @@ def onboard_venue():
     return json_response(venues.public_profile(venue), 202, {"Location": f"/network/venues/{body.slug}"})
 
 
-@network.route("/network/venues/{venue}", methods=["GET"])
+@route(network, "/network/venues/{venue}", methods=["GET"])
 def read_venue(venue):
     network_admin(network.current_request)
     found = venues.finish_onboarding(bootstrap.network(), _slug(venue))
     return json_response(venues.public_profile(found))
 
 
-@network.route("/network/venues/{venue}", methods=["DELETE"])
+@route(network, "/network/venues/{venue}", methods=["DELETE"])
 def offboard_venue(venue):
     network_admin(network.current_request)
     venues.offboard(bootstrap.network(), _slug(venue))
     return json_response(None, 204)
 
 
-@network.route("/network/catalogue", methods=["POST"])
+@route(network, "/network/catalogue", methods=["POST"])
 def republish_catalogue():
     network_admin(network.current_request)
     catalogue.publish_network(bootstrap.network())

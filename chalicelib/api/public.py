@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import header, idempotency_key, json_response, parse
+from chalicelib.api.http import route, header, idempotency_key, json_response, parse
 from chalicelib.domain.model import SLUG_RE, NewCheckout, NewHold
 from chalicelib.errors import NotFound
 from chalicelib.services import sales
@@ -27,12 +27,12 @@ def _hold_body(hold) -> dict:
     return body
 
 
-@public.route("/health", methods=["GET"])
+@route(public, "/health", methods=["GET"])
 def health():
     return {"status": "ok"}
 
 
-@public.route("/holds", methods=["POST"])
+@route(public, "/holds", methods=["POST"])
 def create_hold():
     request = public.current_request
     new = parse(request, NewHold)
@@ -40,18 +40,18 @@ def create_hold():
     return json_response(_hold_body(hold), 201 if created else 200)
 
 
-@public.route("/holds/{venue}/{hold_id}", methods=["GET"])
+@route(public, "/holds/{venue}/{hold_id}", methods=["GET"])
 def read_hold(venue, hold_id):
     return json_response(_hold_body(sales.get_hold(_venue_store(venue), hold_id)))
 
 
-@public.route("/holds/{venue}/{hold_id}", methods=["DELETE"])
+@route(public, "/holds/{venue}/{hold_id}", methods=["DELETE"])
 def cancel_hold(venue, hold_id):
     sales.release(_venue_store(venue), hold_id)
     return json_response(None, 204)
 
 
-@public.route("/checkout", methods=["POST"])
+@route(public, "/checkout", methods=["POST"])
 def start_checkout():
     request = public.current_request
     new = parse(request, NewCheckout)
@@ -59,7 +59,7 @@ def start_checkout():
     return json_response(answer, 201)
 
 
-@public.route("/baskets/{basket_id}", methods=["GET"])
+@route(public, "/baskets/{basket_id}", methods=["GET"])
 def read_basket(basket_id):
     request = public.current_request
     token = header(request, "x-basket-token") or (request.query_params or {}).get("token", "")

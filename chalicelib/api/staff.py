@@ -14,7 +14,7 @@ from pydantic import StringConstraints
 
 from chalicelib import bootstrap
 from chalicelib.adapters import identity
-from chalicelib.api.http import json_response, parse, staff as signed_in, venue_staff
+from chalicelib.api.http import route, json_response, parse, staff as signed_in, venue_staff
 from chalicelib.domain.model import NewEvent, NewPerformance, Strict
 from chalicelib.errors import NotFound
 from chalicelib.services import events, sales
@@ -38,32 +38,32 @@ class NewStaff(Strict):
     role: Annotated[str, StringConstraints(pattern=r"^(lead|clerk)$")] = "clerk"
 
 
-@staff.route("/staff/session", methods=["POST"])
+@route(staff, "/staff/session", methods=["POST"])
 def sign_in():
     body = parse(staff.current_request, SignIn)
     return json_response(identity.sign_in(body.username, body.password))
 
 
-@staff.route("/staff/me", methods=["GET"])
+@route(staff, "/staff/me", methods=["GET"])
 def me():
     who = signed_in(staff.current_request)
     return {"username": who.username, "network_admin": who.is_network_admin, "venues": who.venues}
 
 
-@staff.route("/venues/{venue}/events", methods=["GET"])
+@route(staff, "/venues/{venue}/events", methods=["GET"])
 def list_events(venue):
     venue_staff(staff.current_request, venue)
     return json_response([e.model_dump(mode="json") for e in bootstrap.store_for(venue).list_events()])
 
 
-@staff.route("/venues/{venue}/events", methods=["POST"])
+@route(staff, "/venues/{venue}/events", methods=["POST"])
 def create_event(venue):
     venue_staff(staff.current_request, venue, lead=True)
     body = parse(staff.current_request, NewEvent)
     return json_response(events.create_event(bootstrap.store_for(venue), body).model_dump(mode="json"), 201)
 
 
-@staff.route("/venues/{venue}/events/{event_id}", methods=["GET"])
+@route(staff, "/venues/{venue}/events/{event_id}", methods=["GET"])
 def read_event(venue, event_id):
     venue_staff(staff.current_request, venue)
     store = bootstrap.store_for(venue)
@@ -73,7 +73,7 @@ def read_event(venue, event_id):
     return json_response(body)
 
 
-@staff.route("/venues/{venue}/events/{event_id}/performances", methods=["POST"])
+@route(staff, "/venues/{venue}/events/{event_id}/performances", methods=["POST"])
 def add_performance(venue, event_id):
     venue_staff(staff.current_request, venue, lead=True)
     body = parse(staff.current_request, NewPerformance)
@@ -81,19 +81,19 @@ def add_performance(venue, event_id):
     return json_response(performance.model_dump(mode="json"), 201)
 
 
-@staff.route("/venues/{venue}/events/{event_id}/publish", methods=["POST"])
+@route(staff, "/venues/{venue}/events/{event_id}/publish", methods=["POST"])
 def publish_event(venue, event_id):
     venue_staff(staff.current_request, venue, lead=True)
     return json_response(events.publish(bootstrap.network(), bootstrap.store_for(venue), event_id))
 
 
-@staff.route("/venues/{venue}/orders", methods=["GET"])
+@route(staff, "/venues/{venue}/orders", methods=["GET"])
 def list_orders(venue):
     venue_staff(staff.current_request, venue, lead=True)
     return json_response(bootstrap.store_for(venue).list_orders())
 
 
-@staff.route("/venues/{venue}/orders/{order_id}", methods=["GET"])
+@route(staff, "/venues/{venue}/orders/{order_id}", methods=["GET"])
 def read_order(venue, order_id):
     venue_staff(staff.current_request, venue)
     store = bootstrap.store_for(venue)
@@ -104,21 +104,21 @@ def read_order(venue, order_id):
     return json_response({k: v for k, v in order.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")})
 
 
-@staff.route("/venues/{venue}/customers", methods=["GET"])
+@route(staff, "/venues/{venue}/customers", methods=["GET"])
 def list_customers(venue):
     venue_staff(staff.current_request, venue, lead=True)
     return json_response([{k: v for k, v in c.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
                           for c in bootstrap.store_for(venue).list_customers()])
 
 
-@staff.route("/venues/{venue}/tickets/check", methods=["POST"])
+@route(staff, "/venues/{venue}/tickets/check", methods=["POST"])
 def check_ticket(venue):
     venue_staff(staff.current_request, venue)
     body = parse(staff.current_request, TicketCheck)
     return json_response(sales.verify_ticket(bootstrap.store_for(venue), body.code, check_in=body.check_in))
 
 
-@staff.route("/venues/{venue}/staff", methods=["POST"])
+@route(staff, "/venues/{venue}/staff", methods=["POST"])
 def add_staff(venue):
     venue_staff(staff.current_request, venue, lead=True)
     body = parse(staff.current_request, NewStaff)

@@ -11,7 +11,7 @@ import json
 from chalice import Blueprint
 
 from chalicelib.adapters import aws, payments
-from chalicelib.api.http import header, json_response
+from chalicelib.api.http import route, header, json_response
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 
@@ -20,7 +20,7 @@ SETTLING_EVENTS = {"checkout.session.completed", "checkout.session.expired",
                    "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed"}
 
 
-@stripe_in.route("/stripe/webhook", methods=["POST"], content_types=["application/json"])
+@route(stripe_in, "/stripe/webhook", methods=["POST"], content_types=["application/json"])
 def stripe_webhook():
     request = stripe_in.current_request
     event = payments.verify_webhook(request.raw_body or b"", header(request, "stripe-signature"))

@@ -41,15 +41,18 @@ def _settle_once():
         outcome = sales.settle_basket(bootstrap.network(), bootstrap.store_for, message["basket_id"])
         return {"basket_id": message["basket_id"], "outcome": outcome}
 
-    return settle
+    return settle, config
 
 
 def _record(record: SQSRecord) -> None:
     message = json.loads(record.body)
-    result = _settle_once()(message=message)
+    settle, _ = _settle_once()
+    result = settle(message=message)
     logger.info("payment event settled", extra={"stripe_event_id": message["event_id"], **result})
 
 
 def handle(event: dict[str, Any], context: Any = None) -> PartialItemFailureResponse:
+    if context is not None:
+        _settle_once()[1].register_lambda_context(context)
     return process_partial_response(event=event, record_handler=_record, processor=BatchProcessor(EventType.SQS),
                                     context=context)
