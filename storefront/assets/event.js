@@ -243,7 +243,7 @@ async function load() {
   }
   try {
     state.event = await loadJson(eventUrl());
-    if (!state.event || typeof state.event !== 'object') throw new Error('bad event');
+    if (!state.event || typeof state.event !== 'object') throw new ApiProblem({ status: 404 });
     renderAll();
   } catch (err) {
     const notFound = err instanceof ApiProblem && (err.status === 404 || err.status === 403);
