@@ -1,0 +1,78 @@
+"""Capacity: never oversold under contention, always given back on expiry."""
+
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import bootstrap
+from chalicelib.domain.model import NewHold
+from chalicelib.errors import SoldOut
+from chalicelib.services import sales
+from chalicelib.workers import jobs
+
+
+def _available(event):
+    return bootstrap.store_for(event["venue"]).get_performance(event["event_id"], event["performance_id"]).available
+
+
+def test_fifty_parallel_holds_racing_for_the_last_ten_places_never_oversell(api):
+    event = api.new_event("concertzaal", capacity=10)
+    start = threading.Barrier(50)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buyer():
+        request = NewHold(**event, tickets=[{"price_type": "normaal", "quantity": 1}])
+        start.wait()
+        try:
+            sales.hold(bootstrap.network(), bootstrap.store_for, request, str(uuid.uuid4()))
+            result = "held"
+        except SoldOut:
+            result = "sold_out"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=buyer) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("held") == 10 and outcomes.count("sold_out") == 40
+    assert _available(event) == 0
+
+
+def test_an_expired_hold_gives_its_places_back(api):
+    event = api.new_event("club-kaap", capacity=5)
+    hold = api.hold(event, 3).data
+    assert _available(event) == 2
+    assert jobs.release_expired_holds(now=datetime.now(timezone.utc))["club-kaap"] == 0
+    later = datetime.now(timezone.utc) + timedelta(minutes=16)
+    assert jobs.release_expired_holds(now=later)["club-kaap"] >= 3
+    assert _available(event) == 5
+    assert api.call("GET", f"/holds/club-kaap/{hold['hold_id']}").data["status"] == "released"
+    late = api.checkout([hold])
+    assert late.status_code == 409 and late.data["type"].endswith("/hold-expired")
+
+
+def test_an_expired_checkout_gives_its_places_back_and_cannot_be_paid(api, loket):
+    event = api.new_event("stadsloket", capacity=4)
+    checkout = api.checkout([api.hold(event, 4).data]).data
+    assert _available(event) == 0
+    expired = loket.stripe.expire_due(now=datetime.now(timezone.utc).timestamp() + 31 * 60)
+    assert expired, "the emulator expires the session"
+    stripe_event = [e for e in loket.stripe.events() if e["type"] == "checkout.session.expired"][-1]
+    assert api.deliver(stripe_event).status_code == 200
+    api.run_workers()
+    assert _available(event) == 4
+    basket = api.basket(checkout).data
+    assert basket["status"] == "expired" and basket["orders"][0]["status"] == "expired"
+    # the places are sellable again
+    assert api.hold(event, 4).status_code == 201
+
+
+def test_cancelling_a_hold_returns_its_places_once(api):
+    event = api.new_event("cc-reien", capacity=6)
+    hold = api.hold(event, 2).data
+    assert api.call("DELETE", f"/holds/cc-reien/{hold['hold_id']}").status_code == 204
+    assert api.call("DELETE", f"/holds/cc-reien/{hold['hold_id']}").status_code == 204
+    assert _available(event) == 6
