@@ -1,0 +1,82 @@
+"""The newcomer's path: `make run`, browse the catalogue from the bucket,
+buy a ticket on the Stripe emulator's page, Ctrl-C. Real processes, real
+ports, webhooks delivered by the emulator over HTTP."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_line(process, text: str, timeout: float = 120) -> list[str]:
+    lines, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise AssertionError("make run ended early:\n" + "".join(lines[-40:]))
+        lines.append(line)
+        if text in line:
+            return lines
+    raise AssertionError("make run did not start in time:\n" + "".join(lines[-40:]))
+
+
+def _poll(fetch, done, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)  # polling a remote process's state, as the order page does
+
+
+def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly():
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "MOTO_PORT": "0", "STRIPE_PORT": "0", "API_PORT": str(_free_port())}
+    process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_line(process, "Loket is running")
+        assert "Loket" in requests.get(base + "/", timeout=10).text
+        catalogue = requests.get(base + "/catalogue/network.json", timeout=10).json()
+        assert len(catalogue["venues"]) == 4 and len(catalogue["events"]) >= 8
+        summary = catalogue["events"][0]
+        event = requests.get(f"{base}/{summary['url']}", timeout=10).json()
+        hold = requests.post(base + "/api/holds", timeout=30, headers={"Idempotency-Key": str(uuid.uuid4())}, json={
+            "venue": summary["venue"], "event_id": summary["event_id"],
+            "performance_id": event["performances"][0]["performance_id"],
+            "tickets": [{"price_type": "normaal", "quantity": 1}]})
+        assert hold.status_code == 201, hold.text
+        checkout = requests.post(base + "/api/checkout", timeout=30, headers={"Idempotency-Key": str(uuid.uuid4())},
+                                 json={"holds": [{"venue": summary["venue"], "hold_id": hold.json()["hold_id"]}],
+                                       "buyer": {"name": "Smoke Test", "email": "smoke@example.be"}}).json()
+        page = requests.get(checkout["checkout_url"], timeout=10)
+        assert page.status_code == 200 and "Betalen" in page.text
+        paid = requests.post(checkout["checkout_url"] + "/complete", allow_redirects=False, timeout=30)
+        assert paid.headers["Location"].startswith(f"{base}/order.html?basket={checkout['basket_id']}")
+        basket = _poll(lambda: requests.get(f"{base}/api/baskets/{checkout['basket_id']}", timeout=10,
+                                            headers={"X-Basket-Token": checkout["basket_token"]}).json(),
+                       lambda b: b["status"] != "open")
+        assert basket["status"] == "paid" and len(basket["orders"][0]["tickets"]) == 1
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    # make re-raises the Ctrl-C it received after its child finished; what
+    # matters is that Loket shut down by itself, without a traceback.
+    assert process.returncode in (0, -signal.SIGINT), output[-3000:]
+    assert "Loket: stopping" in output and "Traceback" not in output
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # the port is free again: nothing was left running
