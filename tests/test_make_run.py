@@ -79,4 +79,5 @@ def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly():
     assert process.returncode in (0, -signal.SIGINT), output[-3000:]
     assert "Loket: stopping" in output and "Traceback" not in output
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT, not listeners
         sock.bind(("127.0.0.1", port))  # the port is free again: nothing was left running
