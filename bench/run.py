@@ -1,0 +1,77 @@
+"""`make bench`: numbers the closing notes and the ops team care about.
+
+Writes bench/results.json:
+- cold-start import time of app.py next to `import boto3` alone, measured
+  with `python -X importtime` in fresh interpreters (median of 5)
+- seconds from starting `python -m local.run` to the first storefront page
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def import_microseconds(statement: str) -> int:
+    """Cumulative import time of the top-level modules `statement` imports."""
+    env = {**os.environ, "LOKET_STAGE": "local", "AWS_DEFAULT_REGION": "eu-west-1"}
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=True)
+    total = 0
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = line[len("import time:"):].split("|")
+        if len(name) - len(name.lstrip()) == 1:  # top level: imported by the statement itself
+            total += int(cumulative)
+    return total
+
+
+def median_ms(statement: str, runs: int = 5) -> float:
+    return round(statistics.median(import_microseconds(statement) for _ in range(runs)) / 1000, 1)
+
+
+def seconds_to_first_page() -> float:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "local.run", "--port", str(port), "--moto-port", "0",
+                                "--stripe-port", "0"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.monotonic() - started < 180:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    if response.status == 200:
+                        return round(time.monotonic() - started, 2)
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("no page")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    results = {
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": sys.version.split()[0],
+        "import_ms": {"boto3": median_ms("import boto3"), "app": median_ms("import app")},
+        "make_run_seconds_to_first_page": seconds_to_first_page(),
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
