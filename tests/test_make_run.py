@@ -42,7 +42,41 @@ def _poll(fetch, done, timeout: float = 30):
         time.sleep(0.2)  # polling a remote process's state, as the order page does
 
 
-def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly():
+def _buy_in_the_browser(base: str, tmp_path: Path) -> int:
+    """A buyer in real Chromium: catalogue, event, reserve, basket, pay, tickets."""
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    os.environ.setdefault("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(base + "/")
+        page.locator("a[href*='event.html']").first.click()
+        page.wait_for_selector("#booking:not([hidden])")
+        page.fill("#qty-normaal", "2")
+        page.click("#reserve")
+        page.wait_for_selector("#confirmation:not([hidden])")
+        assert page.inner_text("#basket-count").strip() == "2"
+        page.goto(base + "/basket.html")
+        page.wait_for_selector("#checkout-section:not([hidden])")
+        page.fill("#buyer-name", "Browser Koper")
+        page.fill("#buyer-email", "browser@example.be")
+        page.click("#checkout")
+        page.wait_for_selector("#pay")  # the Stripe emulator's hosted page
+        page.click("#pay")
+        page.wait_for_url("**/order.html?basket=*")
+        page.wait_for_selector(".ticket-code")
+        page.screenshot(path=str(tmp_path / "order.png"), full_page=True)
+        codes = page.locator(".ticket-code").count()
+        browser.close()
+    return codes
+
+
+def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly(tmp_path):
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "MOTO_PORT": "0", "STRIPE_PORT": "0", "API_PORT": str(_free_port())}
     process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -71,6 +105,7 @@ def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly():
                                             headers={"X-Basket-Token": checkout["basket_token"]}).json(),
                        lambda b: b["status"] != "open")
         assert basket["status"] == "paid" and len(basket["orders"][0]["tickets"]) == 1
+        assert _buy_in_the_browser(base, tmp_path) == 2
     finally:
         os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=60)
