@@ -76,3 +76,24 @@ def test_cancelling_a_hold_returns_its_places_once(api):
     assert api.call("DELETE", f"/holds/cc-reien/{hold['hold_id']}").status_code == 204
     assert api.call("DELETE", f"/holds/cc-reien/{hold['hold_id']}").status_code == 204
     assert _available(event) == 6
+
+
+def test_after_cancelling_on_the_payment_page_the_buyer_can_check_out_again(api):
+    event = api.new_event("concertzaal", capacity=3)
+    hold = api.hold(event, 3).data
+    first = api.checkout([hold]).data
+    # 'Annuleren' on the payment page only returns the buyer to the basket
+    second = api.checkout([hold])
+    assert second.status_code == 201, second.data
+    assert second.data["basket_id"] != first["basket_id"]
+    api.deliver(api.pay(second.data["checkout_url"]))
+    api.run_workers()
+    assert api.basket(second.data).data["status"] == "paid"
+    assert _available(event) == 0, "the places were neither released nor sold twice"
+    expired_first = [e for e in api.loket.stripe.events() if e["type"] == "checkout.session.expired"
+                     and e["data"]["object"]["id"] in first["checkout_url"]]
+    assert expired_first, "the abandoned payment attempt was closed at Stripe"
+    api.deliver(expired_first[-1])
+    api.run_workers()
+    assert _available(event) == 0
+    assert api.basket(first).data["orders"][0]["status"] == "expired"

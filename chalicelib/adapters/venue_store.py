@@ -272,6 +272,31 @@ class VenueStore:
             }})
         self.db.transact_write_items(TransactItems=items)
 
+    def abandon_checkout(self, order: Order, holds: list[Hold], held_until: datetime) -> bool:
+        """The buyer left the payment page and checks out again: the old order
+        expires, its holds are held again (places stay taken). False if the
+        order was no longer pending."""
+        items: list[dict[str, Any]] = [{"Update": {
+            "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
+            "UpdateExpression": "SET #s = :expired", "ConditionExpression": "#s = :pending",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values(expired=OrderStatus.EXPIRED.value, pending=OrderStatus.PENDING.value)}}]
+        for hold in holds:
+            items.append({"Update": {
+                "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                "UpdateExpression": "SET #s = :held, expires_at = :exp, gsi1pk = :g, gsi1sk = :exp REMOVE order_id",
+                "ConditionExpression": "#s = :checkout AND order_id = :o",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(held=HoldStatus.HELD.value, exp=_iso(held_until), g=HELD_INDEX_KEY,
+                                                    checkout=HoldStatus.CHECKOUT.value, o=order.order_id)}})
+        try:
+            self.db.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
     def get_order_item(self, order_id: str) -> dict[str, Any] | None:
         return self._get(f"ORDER#{order_id}", "ORDER")
 

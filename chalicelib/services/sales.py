@@ -134,6 +134,8 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
         if not found:
             raise NotFound(f"Reservation {ref.hold_id} does not exist.")
         already_ours = found.status == HoldStatus.CHECKOUT and found.order_id == _derived_id("order", basket_id, ref.venue)
+        if found.status == HoldStatus.CHECKOUT and not already_ours:
+            found = _reclaim_from_abandoned_checkout(network, store_for(ref.venue), found, now)
         if not already_ours and (found.status != HoldStatus.HELD or found.is_expired(now)):
             raise HoldExpired("One of your reservations has expired or was already used. Please reserve again.",
                               hold_id=ref.hold_id)
@@ -183,6 +185,23 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
         count("CheckoutsStarted", venue_order["venue"])
     logger.info("checkout started", extra={"basket_id": basket_id, "venues": [o["venue"] for o in basket["orders"]]})
     return _checkout_answer(basket, token)
+
+
+def _reclaim_from_abandoned_checkout(network: NetworkStore, store: VenueStore, held: Hold, now: datetime) -> Hold:
+    """A hold still tied to an earlier, unpaid payment attempt (the buyer
+    pressed 'cancel' on the payment page): expire that attempt at Stripe and
+    take the hold back, unless it was paid meanwhile."""
+    order = store.get_order(held.order_id) if held.order_id else None
+    basket = network.get_basket(order.basket_id) if order else None
+    if not order or not basket or not basket.get("checkout_session_id"):
+        return held
+    payments.expire_checkout(basket["checkout_session_id"])
+    if payments.retrieve_checkout(basket["checkout_session_id"])["status"] != "expired":
+        return held  # paid after all: the caller refuses the hold
+    holds = [h for h in (store.get_hold(h) for h in order.hold_ids) if h]
+    if store.abandon_checkout(order, holds, hold_expiry(now, get_settings().hold_minutes)):
+        count("CheckoutsAbandoned", store.venue)
+    return store.get_hold(held.hold_id) or held
 
 
 def _lines_of_existing(basket: dict[str, Any], store_for: StoreFor) -> list[dict[str, Any]]:
