@@ -289,13 +289,7 @@ class VenueStore:
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": values(held=HoldStatus.HELD.value, exp=_iso(held_until), g=HELD_INDEX_KEY,
                                                     checkout=HoldStatus.CHECKOUT.value, o=order.order_id)}})
-        try:
-            self.db.transact_write_items(TransactItems=items)
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return self._transact_if_unchanged(items)
 
     def get_order_item(self, order_id: str) -> dict[str, Any] | None:
         return self._get(f"ORDER#{order_id}", "ORDER")
@@ -331,13 +325,7 @@ class VenueStore:
             "ExpressionAttributeNames": {"#n": "name"},
             "ExpressionAttributeValues": values(e=customer["email"], n=customer["name"], at=_iso(paid_at),
                                                 c=customer["customer_id"], one=1, g="CUSTOMERS")}})
-        try:
-            self.db.transact_write_items(TransactItems=items)
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return self._transact_if_unchanged(items)
 
     def expire_order(self, order: Order, holds: list[Hold]) -> bool:
         """pending -> expired and every place back on sale. False if not pending."""
@@ -355,13 +343,7 @@ class VenueStore:
                 "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value)}})
         for (event_id, performance_id), quantity in per_performance.items():
             items.append(self._capacity_change(event_id, performance_id, quantity))
-        try:
-            self.db.transact_write_items(TransactItems=items)
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return self._transact_if_unchanged(items)
 
     # -- tickets and customers --------------------------------------------------
     def put_ticket_once(self, ticket: Ticket) -> None:
@@ -404,6 +386,16 @@ class VenueStore:
         page = self.db.query(TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
                              ExpressionAttributeValues=values(p="CUSTOMERS"), Limit=limit)
         return [unmarshal(i) for i in page.get("Items", [])]
+
+    def _transact_if_unchanged(self, items: list[dict[str, Any]]) -> bool:
+        """Run a transaction; False (and nothing written) if a condition failed."""
+        try:
+            self.db.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         return unmarshal(self.db.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True).get("Item"))
