@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from functools import lru_cache
 from typing import Any, Callable
 
 from chalicelib.adapters import aws
@@ -32,12 +33,17 @@ class _Context:
         return 60_000
 
 
+@lru_cache(maxsize=8)
+def _queue_arn(queue_url: str) -> str:
+    return aws.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
 def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: int = 0, max_batches: int = 100) -> int:
     """Deliver queued messages in batches of 10 until the queue is empty.
     Messages reported as failed stay in the queue (and reach the DLQ after
     maxReceiveCount), exactly as with ReportBatchItemFailures."""
     sqs = aws.client("sqs")
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = _queue_arn(queue_url)
     handled = 0
     for _ in range(max_batches):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds,

@@ -7,7 +7,6 @@ what a newcomer runs.
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import os
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 
-from local.moto_support import ACCOUNT_ID, REGION, LocalAws, start_local_aws
+from local.moto_support import REGION, LocalAws, start_local_aws
 from local.stripe_emulator import StripeEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,10 +137,3 @@ def create_staff(username: str, password: str, groups: list[str]) -> None:
 
     identity.create_staff(username, password, groups)
 
-
-def account_id() -> str:
-    return ACCOUNT_ID
-
-
-def dump_env(stack: LocalStack, path: Path) -> None:
-    path.write_text(json.dumps(stack.env, indent=2))

@@ -6,7 +6,7 @@ import os
 import signal
 import socket
 import subprocess
-import time
+import threading
 import uuid
 from pathlib import Path
 
@@ -21,25 +21,36 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_line(process, text: str, timeout: float = 120) -> list[str]:
-    lines, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            raise AssertionError("make run ended early:\n" + "".join(lines[-40:]))
-        lines.append(line)
-        if text in line:
-            return lines
-    raise AssertionError("make run did not start in time:\n" + "".join(lines[-40:]))
+class Output:
+    """Collects the output of `make run` in a thread (so its pipe never fills)
+    and lets the test wait until a line appears."""
 
+    def __init__(self, process) -> None:
+        self.lines: list[str] = []
+        self.ended = False
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self.reader.start()
 
-def _poll(fetch, done, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)  # polling a remote process's state, as the order page does
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 120) -> None:
+        with self.changed:
+            found = self.changed.wait_for(lambda: self.ended or any(text in line for line in self.lines), timeout)
+            if not found or not any(text in line for line in self.lines):
+                raise AssertionError(f"no '{text}' from make run:\n" + "".join(self.lines[-40:]))
+
+    @property
+    def text(self) -> str:
+        self.reader.join(timeout=30)
+        return "".join(self.lines)
 
 
 def _buy_in_the_browser(base: str, tmp_path: Path) -> int:
@@ -82,8 +93,9 @@ def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly(tmp_path
     process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    output = Output(process)
     try:
-        _wait_for_line(process, "Loket is running")
+        output.wait_for("Loket is running")
         assert "Loket" in requests.get(base + "/", timeout=10).text
         catalogue = requests.get(base + "/catalogue/network.json", timeout=10).json()
         assert len(catalogue["venues"]) == 4 and len(catalogue["events"]) >= 8
@@ -101,18 +113,19 @@ def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly(tmp_path
         assert page.status_code == 200 and "Betalen" in page.text
         paid = requests.post(checkout["checkout_url"] + "/complete", allow_redirects=False, timeout=30)
         assert paid.headers["Location"].startswith(f"{base}/order.html?basket={checkout['basket_id']}")
-        basket = _poll(lambda: requests.get(f"{base}/api/baskets/{checkout['basket_id']}", timeout=10,
-                                            headers={"X-Basket-Token": checkout["basket_token"]}).json(),
-                       lambda b: b["status"] != "open")
+        output.wait_for(f'"basket_id":"{checkout["basket_id"]}","outcome":"paid"', timeout=30)  # the worker's log
+        basket = requests.get(f"{base}/api/baskets/{checkout['basket_id']}", timeout=10,
+                              headers={"X-Basket-Token": checkout["basket_token"]}).json()
         assert basket["status"] == "paid" and len(basket["orders"][0]["tickets"]) == 1
         assert _buy_in_the_browser(base, tmp_path) == 2
     finally:
         os.killpg(process.pid, signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+    text = output.text
     # make re-raises the Ctrl-C it received after its child finished; what
     # matters is that Loket shut down by itself, without a traceback.
-    assert process.returncode in (0, -signal.SIGINT), output[-3000:]
-    assert "Loket: stopping" in output and "Traceback" not in output
+    assert process.returncode in (0, -signal.SIGINT), text[-3000:]
+    assert "Loket: stopping" in text and "Traceback" not in text
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT, not listeners
         sock.bind(("127.0.0.1", port))  # the port is free again: nothing was left running

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib.adapters import aws
-from chalicelib.errors import NotAuthenticated
+from chalicelib.errors import Conflict, NotAuthenticated
 from chalicelib.settings import get_settings
 
 NETWORK_ADMIN = "network-admin"
@@ -88,8 +88,6 @@ def create_staff(username: str, password: str, groups: list[str], *, client: Any
     try:
         cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
     except cognito.exceptions.UsernameExistsException:
-        from chalicelib.errors import Conflict
-
         raise Conflict(f"A staff account '{username}' already exists.")
     cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password, Permanent=True)
     for group in groups:

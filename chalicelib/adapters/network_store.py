@@ -70,24 +70,11 @@ class NetworkStore:
                                           ConsistentRead=True).get("Item"))
         return _strip_keys(item) if item else None
 
-    def update_basket(self, basket_id: str, *, expected_status: str | None = None, **fields: Any) -> bool:
-        names = {f"#{k}": k for k in fields}
-        kwargs: dict[str, Any] = {}
-        vals = dict(fields)
-        if expected_status:
-            names["#status"] = "status"
-            vals["expected"] = expected_status
-            kwargs["ConditionExpression"] = "#status = :expected"
-        try:
-            self.db.update_item(
-                TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"),
-                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
-                ExpressionAttributeNames=names, ExpressionAttributeValues=values(**vals), **kwargs)
-            return True
-        except ClientError as error:
-            if expected_status and is_condition_failure(error):
-                return False
-            raise
+    def update_basket(self, basket_id: str, **fields: Any) -> None:
+        self.db.update_item(
+            TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"),
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+            ExpressionAttributeNames={f"#{k}": k for k in fields}, ExpressionAttributeValues=values(**fields))
 
     def delete_basket(self, basket_id: str) -> None:
         self.db.delete_item(TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"))

@@ -22,7 +22,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters import aws, tenancy
 from chalicelib.adapters.dynamo import (
     cancellation_reasons,
     is_condition_failure,
@@ -33,6 +32,7 @@ from chalicelib.adapters.dynamo import (
     values,
 )
 from chalicelib.domain.model import Event, Hold, HoldStatus, Order, OrderStatus, Performance, Ticket
+from chalicelib.errors import HoldExpired, IdempotencyKeyReused, SoldOut
 
 HELD_INDEX_KEY = "HELD"
 
@@ -47,11 +47,6 @@ class VenueStore:
         self.db = dynamodb
         self.table = table
         self._signing_key: bytes | None = None
-
-    @classmethod
-    def for_venue(cls, venue: str) -> "VenueStore":
-        session = tenancy.venue_session(venue)
-        return cls(venue, aws.client("dynamodb", session), tenancy.venue_table_name(venue))
 
     # -- settings ---------------------------------------------------------
     def initialise(self) -> None:
@@ -158,11 +153,7 @@ class VenueStore:
                 existing = self.get_hold_item(hold.hold_id)
                 if existing and existing.get("fingerprint") == fingerprint:
                     return Hold.model_validate(existing), False
-                from chalicelib.errors import IdempotencyKeyReused
-
                 raise IdempotencyKeyReused("This Idempotency-Key was already used for another reservation.")
-            from chalicelib.errors import SoldOut
-
             raise SoldOut("Not enough places are left for this performance.", available=self._available(hold))
 
     def _available(self, hold: Hold) -> int:
@@ -179,30 +170,21 @@ class VenueStore:
     def release_hold(self, hold: Hold, *, only_if_expired_before: datetime | None = None) -> bool:
         """Give a held reservation's places back. False if it was no longer held."""
         condition = "#s = :held"
-        names = {"#s": "status"}
-        vals = {"held": HoldStatus.HELD.value, "released": HoldStatus.RELEASED.value, "q": hold.quantity}
+        vals = {"held": HoldStatus.HELD.value, "released": HoldStatus.RELEASED.value}
         if only_if_expired_before is not None:
             condition += " AND expires_at <= :now"
             vals["now"] = _iso(only_if_expired_before)
-        try:
-            self.db.transact_write_items(
-                TransactItems=[
-                    {"Update": {
-                        "TableName": self.table,
-                        "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
-                        "UpdateExpression": "SET #s = :released REMOVE gsi1pk, gsi1sk",
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values(**{k: v for k, v in vals.items() if k != "q"}),
-                    }},
-                    self._capacity_change(hold.event_id, hold.performance_id, hold.quantity),
-                ]
-            )
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return self._transact_if_unchanged([
+            {"Update": {
+                "TableName": self.table,
+                "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                "UpdateExpression": "SET #s = :released REMOVE gsi1pk, gsi1sk",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(**vals),
+            }},
+            self._capacity_change(hold.event_id, hold.performance_id, hold.quantity),
+        ])
 
     def expired_held_holds(self, now: datetime, limit: int = 100) -> list[Hold]:
         page = self.db.query(
@@ -253,8 +235,6 @@ class VenueStore:
             existing = self.get_order(order.order_id)
             if existing and existing.basket_id == order.basket_id:
                 return False
-            from chalicelib.errors import HoldExpired
-
             raise HoldExpired("One of your reservations has expired or was already used. Please reserve again.")
 
     def cancel_checkout(self, order: Order, holds: list[Hold]) -> None:

@@ -48,7 +48,7 @@ def route(blueprint: Any, path: str, **options: Any) -> Callable:
                 return view(*args, **kwargs)
             except Problem as problem:
                 logger.info("request refused", extra={"problem": problem.slug, "status": problem.status, "route": path})
-                return problem_response(problem, request_id, request.path if hasattr(request, "path") else path)
+                return problem_response(problem, request_id, request.path)
             except Exception:
                 logger.exception("unhandled error", extra={"route": path})
                 return problem_response(InternalError("Something went wrong on our side. Quote the request id "

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
+from chalicelib.errors import InvalidInput
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,30}$")]
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -165,8 +167,6 @@ class Hold(BaseModel):
 
 def price_hold(event: Event, request: NewHold) -> list[HoldLine]:
     """Price each requested line with the venue's own price types."""
-    from chalicelib.errors import InvalidInput
-
     lines = []
     for wanted in request.tickets:
         price = event.price(wanted.price_type)

@@ -13,7 +13,7 @@ import hmac
 import json
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.adapters import payments
@@ -128,8 +128,9 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
             return _checkout_answer(existing, token=None)
 
     by_venue: dict[str, list[Hold]] = {}
+    for venue in {ref.venue for ref in request.holds}:
+        active_venue(network, venue)
     for ref in request.holds:
-        active_venue(network, ref.venue)
         found = store_for(ref.venue).get_hold(ref.hold_id)
         if not found:
             raise NotFound(f"Reservation {ref.hold_id} does not exist.")
@@ -157,6 +158,7 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
         token = None
 
     started: list[tuple[VenueStore, Order, list[Hold]]] = []
+    lines: list[dict[str, Any]] = []
     try:
         for ref in basket["orders"]:
             venue, holds = ref["venue"], by_venue[ref["venue"]]
@@ -167,11 +169,11 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
                                   **line.model_dump()} for h in holds for line in h.lines],
                           total=ref["total"], status=OrderStatus.PENDING,
                           customer_id=ticket_codes.customer_id(request.buyer.email, store.secret()), created_at=now)
+            # A retry finds the order already written (False): same ids, same lines.
             if store.start_checkout(order, request.buyer.model_dump(), holds, now, expires_at):
                 started.append((store, order, holds))
-        lines = [{"name": f"{line['event_title']} – {line['label']}", "quantity": line["quantity"],
-                  "unit_amount": line["unit_amount"]}
-                 for _, order, _ in started for line in order.lines] or _lines_of_existing(basket, store_for)
+            lines += [{"name": f"{line['event_title']} – {line['label']}", "quantity": line["quantity"],
+                       "unit_amount": line["unit_amount"]} for line in order.lines]
         session = payments.create_checkout(basket_id=basket_id, lines=lines, customer_email=request.buyer.email,
                                            expires_at=expires_at, locale=request.locale)
     except Exception:
@@ -202,15 +204,6 @@ def _reclaim_from_abandoned_checkout(network: NetworkStore, store: VenueStore, h
     if store.abandon_checkout(order, holds, hold_expiry(now, get_settings().hold_minutes)):
         count("CheckoutsAbandoned", store.venue)
     return store.get_hold(held.hold_id) or held
-
-
-def _lines_of_existing(basket: dict[str, Any], store_for: StoreFor) -> list[dict[str, Any]]:
-    lines = []
-    for ref in basket["orders"]:
-        order = store_for(ref["venue"]).get_order(ref["order_id"])
-        lines += [{"name": f"{line['event_title']} – {line['label']}", "quantity": line["quantity"],
-                   "unit_amount": line["unit_amount"]} for line in order.lines]
-    return lines
 
 
 def _token_hash(token: str) -> str:
@@ -282,9 +275,7 @@ def issue_tickets(store: VenueStore, order: Order, holds: list[Hold]) -> list[Ti
     for held in holds:
         for line in held.lines:
             for n in range(line.quantity):
-                seed = hmac.new(secret, f"ticket:{order.order_id}:{held.hold_id}:{line.price_type}:{n}".encode(),
-                                hashlib.sha256).digest()
-                ticket_id = ticket_codes._b32(seed[:10])
+                ticket_id = ticket_codes.derived_ticket_id(secret, order.order_id, held.hold_id, line.price_type, n)
                 ticket = Ticket(ticket_id=ticket_id, code=ticket_codes.sign(store.venue, ticket_id, secret),
                                 venue=store.venue, order_id=order.order_id, event_id=held.event_id,
                                 performance_id=held.performance_id, event_title=held.event_title,
@@ -330,6 +321,3 @@ def verify_ticket(store: VenueStore, code: str, *, check_in: bool, now: datetime
         answer["checked_in_at"] = now.isoformat()
     return answer
 
-
-def utc(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
+from chalicelib import bootstrap
 from chalicelib.adapters import aws, identity, payments, provisioning, tenancy
 from chalicelib.adapters.network_store import NetworkStore
-from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain.model import Slug, Strict, Text, utcnow
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger
@@ -59,7 +59,7 @@ def finish_onboarding(network: NetworkStore, slug: str, *, cfn: Any = None) -> d
         return network.get_venue(slug)
     if status not in provisioning.DONE:
         return venue
-    VenueStore.for_venue(slug).initialise()
+    bootstrap.store_for(slug).initialise()
     account = venue.get("stripe_account_id") or payments.create_connected_account(venue=slug, name=venue["name"])
     for role in identity.ROLES:
         identity.ensure_group(identity.venue_group(slug, role))
@@ -81,7 +81,7 @@ def offboard(network: NetworkStore, slug: str, *, cfn: Any = None) -> None:
         raise NotFound(f"There is no venue '{slug}'.")
     event_ids: list[str] = []
     if venue["status"] == "active":
-        event_ids = [e.event_id for e in VenueStore.for_venue(slug).list_events() if e.published]
+        event_ids = [e.event_id for e in bootstrap.store_for(slug).list_events() if e.published]
     network.update_venue(slug, status="offboarding")
     catalogue.unpublish_venue(network, slug, event_ids)
     for role in identity.ROLES:
