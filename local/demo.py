@@ -65,17 +65,18 @@ def staff_accounts() -> list[tuple[str, list[str]]]:
     return accounts
 
 
-def seed(stack) -> dict:
+def seed() -> dict:
     """Onboard the demo venues, create and publish their events, create staff."""
     from chalicelib import bootstrap
+    from chalicelib.adapters import identity
     from chalicelib.domain.model import NewEvent, NewPerformance
     from chalicelib.services import catalogue, events
     from local import stack as local_stack
 
     for profile in VENUES:
-        local_stack.onboard_venue(stack, {**profile, "city": "Brugge"})
+        local_stack.onboard_venue({**profile, "city": "Brugge"})
     for username, groups in staff_accounts():
-        local_stack.create_staff(username, DEMO_PASSWORD, groups)
+        identity.create_staff(username, DEMO_PASSWORD, groups)
     network = bootstrap.network()
     count = 0
     for slug, venue_events in EVENTS.items():
@@ -88,5 +89,6 @@ def seed(stack) -> dict:
                                        NewPerformance(starts_at=performance_time(days), capacity=capacity))
             store.mark_published(event.event_id)
             count += 1
-        catalogue.publish_venue(network, store)
+        catalogue.publish_venue(network, store, with_network=False)
+    catalogue.publish_network(network)
     return {"venues": len(VENUES), "events": count}

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = local_stack.start(moto_port=args.moto_port, stripe_port=args.stripe_port, public_base_url=public_url,
                               webhook_url=f"{public_url}/api/stripe/webhook")
     print("Loket: onboarding the demo venues (one CloudFormation stack each) ...", flush=True)
-    seeded = demo.seed(stack)
+    seeded = demo.seed()
     api = edge = runner = None
 
     def stop(*_):

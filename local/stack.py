@@ -120,8 +120,9 @@ def upload_storefront(local_aws: LocalAws, bucket: str) -> int:
     return uploaded
 
 
-def onboard_venue(stack: LocalStack, profile: dict[str, Any]) -> dict[str, Any]:
-    """What `loket onboard` does: start the venue stack, wait, activate."""
+def onboard_venue(profile: dict[str, Any]) -> dict[str, Any]:
+    """Onboard as the network API does, but wait for the stack and activate at
+    once instead of leaving that to the every-minute job."""
     from chalicelib import bootstrap
     from chalicelib.adapters import aws, provisioning
     from chalicelib.services import venues
@@ -130,10 +131,4 @@ def onboard_venue(stack: LocalStack, profile: dict[str, Any]) -> dict[str, Any]:
     venues.onboard(network, venues.NewVenue(**profile))
     provisioning.wait_for(aws.client("cloudformation"), f"loket-{STAGE}-venue-{profile['slug']}", poll=0.05)
     return venues.finish_onboarding(network, profile["slug"])
-
-
-def create_staff(username: str, password: str, groups: list[str]) -> None:
-    from chalicelib.adapters import identity
-
-    identity.create_staff(username, password, groups)
 

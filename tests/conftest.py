@@ -21,7 +21,7 @@ def loket():
     # No webhook URL: tests deliver each signed event themselves, through the
     # Chalice test client, so they control timing and can replay or tamper.
     stack = local_stack.start(webhook_url=None)
-    demo.seed(stack)
+    demo.seed()
     yield stack
     stack.stop()
 

@@ -43,6 +43,14 @@ def unmarshal(item: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
+TABLE_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
+def without_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as callers see it: the table's key attributes are storage detail."""
+    return {k: v for k, v in item.items() if k not in TABLE_KEYS}
+
+
 def values(**named: Any) -> dict[str, Any]:
     """ExpressionAttributeValues from keyword arguments: values(q=1) -> {':q': {'N': '1'}}."""
     return {f":{k}": _serializer.serialize(_dynamo_safe(v)) for k, v in named.items()}

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters import aws
-from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values, without_keys
 from chalicelib.settings import get_settings
 
 
@@ -44,12 +44,12 @@ class NetworkStore:
     def get_venue(self, slug: str) -> dict[str, Any] | None:
         item = unmarshal(self.db.get_item(TableName=self.table, Key=key("VENUES", f"VENUE#{slug}"),
                                           ConsistentRead=True).get("Item"))
-        return _strip_keys(item) if item else None
+        return without_keys(item) if item else None
 
     def list_venues(self) -> list[dict[str, Any]]:
         items = query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p",
                           ExpressionAttributeValues=values(p="VENUES"))
-        return [_strip_keys(i) for i in items]
+        return [without_keys(i) for i in items]
 
     def delete_venue(self, slug: str) -> None:
         self.db.delete_item(TableName=self.table, Key=key("VENUES", f"VENUE#{slug}"))
@@ -68,7 +68,7 @@ class NetworkStore:
     def get_basket(self, basket_id: str) -> dict[str, Any] | None:
         item = unmarshal(self.db.get_item(TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"),
                                           ConsistentRead=True).get("Item"))
-        return _strip_keys(item) if item else None
+        return without_keys(item) if item else None
 
     def update_basket(self, basket_id: str, **fields: Any) -> None:
         self.db.update_item(
@@ -79,6 +79,3 @@ class NetworkStore:
     def delete_basket(self, basket_id: str) -> None:
         self.db.delete_item(TableName=self.table, Key=key(f"BASKET#{basket_id}", "BASKET"))
 
-
-def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in ("pk", "sk")}

@@ -30,6 +30,7 @@ from chalicelib.adapters.dynamo import (
     query_all,
     unmarshal,
     values,
+    without_keys,
 )
 from chalicelib.domain.model import Event, Hold, HoldStatus, Order, OrderStatus, Performance, Ticket
 from chalicelib.errors import HoldExpired, IdempotencyKeyReused, SoldOut
@@ -272,7 +273,8 @@ class VenueStore:
         return self._transact_if_unchanged(items)
 
     def get_order_item(self, order_id: str) -> dict[str, Any] | None:
-        return self._get(f"ORDER#{order_id}", "ORDER")
+        item = self._get(f"ORDER#{order_id}", "ORDER")
+        return without_keys(item) if item else None
 
     def get_order(self, order_id: str) -> Order | None:
         item = self.get_order_item(order_id)
@@ -281,7 +283,7 @@ class VenueStore:
     def list_orders(self, limit: int = 100) -> list[dict[str, Any]]:
         page = self.db.query(TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
                              ExpressionAttributeValues=values(p="ORDERS"), ScanIndexForward=False, Limit=limit)
-        return [unmarshal(i) for i in page.get("Items", [])]
+        return [without_keys(unmarshal(i)) for i in page.get("Items", [])]
 
     def mark_paid(self, order: Order, holds: list[Hold], customer: dict[str, Any], paid_at: datetime) -> bool:
         """pending -> paid, holds -> sold, customer upserted. False if already paid."""
@@ -365,7 +367,7 @@ class VenueStore:
     def list_customers(self, limit: int = 100) -> list[dict[str, Any]]:
         page = self.db.query(TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
                              ExpressionAttributeValues=values(p="CUSTOMERS"), Limit=limit)
-        return [unmarshal(i) for i in page.get("Items", [])]
+        return [without_keys(unmarshal(i)) for i in page.get("Items", [])]
 
     def _transact_if_unchanged(self, items: list[dict[str, Any]]) -> bool:
         """Run a transaction; False (and nothing written) if a condition failed."""

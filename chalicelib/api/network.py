@@ -7,17 +7,9 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import route, json_response, network_admin, parse
-from chalicelib.domain.model import SLUG_RE
-from chalicelib.errors import NotFound
 from chalicelib.services import catalogue, venues
 
 network = Blueprint(__name__)
-
-
-def _slug(venue: str) -> str:
-    if not SLUG_RE.match(venue):
-        raise NotFound(f"There is no venue '{venue}'.")
-    return venue
 
 
 @route(network, "/network/venues", methods=["GET"])
@@ -37,14 +29,14 @@ def onboard_venue():
 @route(network, "/network/venues/{venue}", methods=["GET"])
 def read_venue(venue):
     network_admin(network.current_request)
-    found = venues.finish_onboarding(bootstrap.network(), _slug(venue))
+    found = venues.finish_onboarding(bootstrap.network(), venue)
     return json_response(venues.public_profile(found))
 
 
 @route(network, "/network/venues/{venue}", methods=["DELETE"])
 def offboard_venue(venue):
     network_admin(network.current_request)
-    venues.offboard(bootstrap.network(), _slug(venue))
+    venues.offboard(bootstrap.network(), venue)
     return json_response(None, 204)
 
 

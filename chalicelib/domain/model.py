@@ -6,7 +6,6 @@ HTTP. Money is in euro cents (int) to avoid rounding.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated
@@ -250,5 +249,3 @@ class BasketStatus(StrEnum):
     PAID = "paid"
     EXPIRED = "expired"
 
-
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}$")

@@ -9,8 +9,9 @@ from chalicelib.domain import catalogue
 from chalicelib.observability import logger
 
 
-def publish_venue(network: NetworkStore, store: VenueStore) -> dict:
-    """Rewrite every published event of a venue, the venue page and the network page."""
+def publish_venue(network: NetworkStore, store: VenueStore, *, with_network: bool = True) -> dict:
+    """Rewrite every published event of a venue and the venue page, and then
+    the network page unless the caller publishes it once after many venues."""
     venue = network.get_venue(store.venue)
     summaries = []
     for event in store.list_events():
@@ -20,7 +21,8 @@ def publish_venue(network: NetworkStore, store: VenueStore) -> dict:
         catalogue_store.put_document(f"events/{store.venue}/{event.event_id}.json", document)
         summaries.append(catalogue.event_summary(document))
     catalogue_store.put_document(f"venues/{store.venue}.json", catalogue.venue_document(venue, summaries))
-    publish_network(network)
+    if with_network:
+        publish_network(network)
     logger.info("catalogue published", extra={"venue": store.venue, "events": len(summaries)})
     return {"venue": store.venue, "events": len(summaries)}
 

@@ -34,8 +34,11 @@ def release_expired_holds(now: datetime | None = None) -> dict[str, Any]:
 
 def refresh_catalogue() -> dict[str, Any]:
     """Availability in the catalogue ('few left', 'sold out') follows sales."""
-    return _each_active_venue(lambda slug: catalogue.publish_venue(bootstrap.network(), bootstrap.store_for(slug)),
-                              "refresh catalogue")
+    results = _each_active_venue(
+        lambda slug: catalogue.publish_venue(bootstrap.network(), bootstrap.store_for(slug), with_network=False),
+        "refresh catalogue")
+    catalogue.publish_network(bootstrap.network())
+    return results
 
 
 def finish_onboarding() -> list[str]:
