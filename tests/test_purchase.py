@@ -129,6 +129,11 @@ def test_retrying_a_hold_or_a_checkout_never_duplicates(api):
     checkout_b = api.checkout([first.data], key="retry-checkout-key-1")
     assert checkout_a.status_code == checkout_b.status_code == 201
     assert checkout_a.data["checkout_url"] == checkout_b.data["checkout_url"]
+    # the buyer whose first answer was lost can still open their order
+    assert checkout_b.data["basket_token"] == checkout_a.data["basket_token"]
+    assert api.basket(checkout_b.data).status_code == 200
+    short_key = api.checkout([first.data], key="short-key")
+    assert short_key.status_code == 400 and "random UUID" in short_key.data["detail"]
 
 
 def test_bad_input_gets_problem_json_and_writes_nothing(api):

@@ -109,10 +109,10 @@ def network_admin(request: Any) -> identity.Staff:
     return who
 
 
-def idempotency_key(request: Any, *, required: bool) -> str | None:
+def idempotency_key(request: Any, *, required: bool, min_length: int = 8) -> str | None:
     key = header(request, "idempotency-key")
-    if key is not None and not (8 <= len(key) <= 255):
-        raise MalformedRequest("Idempotency-Key must be 8 to 255 characters.")
+    if key is not None and not (min_length <= len(key) <= 255):
+        raise MalformedRequest(f"Idempotency-Key must be {min_length} to 255 characters; use a random UUID.")
     if required and not key:
         raise MalformedRequest("Send an Idempotency-Key header (a fresh random UUID per checkout) so a retry "
                                "never creates a second order.")

@@ -52,7 +52,7 @@ def cancel_hold(venue, hold_id):
 def start_checkout():
     request = public.current_request
     new = parse(request, NewCheckout)
-    answer = sales.checkout(bootstrap.network(), bootstrap.store_for, new, idempotency_key(request, required=True))
+    answer = sales.checkout(bootstrap.network(), bootstrap.store_for, new, idempotency_key(request, required=True, min_length=16))
     return json_response(answer, 201)
 
 

@@ -8,10 +8,10 @@ webhook cannot change a settled basket.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -125,7 +125,7 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
         if existing["fingerprint"] != fingerprint:
             raise IdempotencyKeyReused("This Idempotency-Key was already used for another checkout.")
         if existing.get("checkout_url"):
-            return _checkout_answer(existing, token=None)
+            return _checkout_answer(existing, idempotency_key)
 
     by_venue: dict[str, list[Hold]] = {}
     for venue in {ref.venue for ref in request.holds}:
@@ -144,10 +144,9 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
 
     settings = get_settings()
     expires_at = now + timedelta(minutes=settings.checkout_minutes)
-    token = secrets.token_urlsafe(24)
     basket = {
         "basket_id": basket_id, "fingerprint": fingerprint, "status": BasketStatus.OPEN.value,
-        "token_hash": _token_hash(token), "created_at": now.isoformat(), "expires_at": expires_at.isoformat(),
+        "token_hash": _token_hash(_basket_token(idempotency_key)), "created_at": now.isoformat(), "expires_at": expires_at.isoformat(),
         "orders": [{"venue": venue, "order_id": _derived_id("order", basket_id, venue),
                     "total": sum(h.total for h in holds)} for venue, holds in by_venue.items()],
         "total": sum(h.total for holds in by_venue.values() for h in holds),
@@ -155,7 +154,6 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
     }
     if not network.create_basket(basket):
         basket = network.get_basket(basket_id)  # a concurrent retry got here first
-        token = None
 
     started: list[tuple[VenueStore, Order, list[Hold]]] = []
     lines: list[dict[str, Any]] = []
@@ -186,7 +184,7 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
     for venue_order in basket["orders"]:
         count("CheckoutsStarted", venue_order["venue"])
     logger.info("checkout started", extra={"basket_id": basket_id, "venues": [o["venue"] for o in basket["orders"]]})
-    return _checkout_answer(basket, token)
+    return _checkout_answer(basket, idempotency_key)
 
 
 def _reclaim_from_abandoned_checkout(network: NetworkStore, store: VenueStore, held: Hold, now: datetime) -> Hold:
@@ -206,16 +204,21 @@ def _reclaim_from_abandoned_checkout(network: NetworkStore, store: VenueStore, h
     return store.get_hold(held.hold_id) or held
 
 
+def _basket_token(idempotency_key: str) -> str:
+    """The buyer's key to their order. Derived from the checkout's
+    Idempotency-Key (a random secret only the buyer's client knows), so a
+    retried checkout whose first answer was lost returns the same token."""
+    mac = hmac.new(idempotency_key.encode(), b"loket basket token", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _checkout_answer(basket: dict[str, Any], token: str | None) -> dict[str, Any]:
-    answer = {"basket_id": basket["basket_id"], "checkout_url": basket["checkout_url"], "total": basket["total"],
-              "expires_at": basket["expires_at"]}
-    if token:
-        answer["basket_token"] = token
-    return answer
+def _checkout_answer(basket: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    return {"basket_id": basket["basket_id"], "checkout_url": basket["checkout_url"], "total": basket["total"],
+            "expires_at": basket["expires_at"], "basket_token": _basket_token(idempotency_key)}
 
 
 # -- settling ---------------------------------------------------------------------
