@@ -96,10 +96,16 @@ def _listify(obj: Any) -> Any:
 
 
 class StripeError(Exception):
+    """An error answer. `saved` says whether Stripe would store it under the
+    request's idempotency key: Stripe saves a result "only after the execution
+    of an endpoint begins"; a request whose parameters fail validation is not
+    saved, so a retry with the same key runs again (docs.stripe.com/idempotency)."""
+
     def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None):
+                 code: str | None = None, param: str | None = None, saved: bool = True):
         super().__init__(message)
         self.status = status
+        self.saved = saved
         self.body = {"error": {"type": type_, "message": message}}
         if code:
             self.body["error"]["code"] = code
@@ -108,11 +114,18 @@ class StripeError(Exception):
 
 
 def _missing(param: str) -> StripeError:
-    return StripeError(400, f"Missing required param: {param}.", code="parameter_missing", param=param)
+    return StripeError(400, f"Missing required param: {param}.", code="parameter_missing", param=param,
+                       saved=False)
 
 
 def _invalid(param: str, message: str) -> StripeError:
-    return StripeError(400, message, code="parameter_invalid", param=param)
+    return StripeError(400, message, code="parameter_invalid", param=param, saved=False)
+
+
+def _idempotency_error(key: str) -> dict:
+    return {"error": {"type": "idempotency_error", "message": (
+        "Keys for idempotent requests can only be used with the same parameters they were first used with. "
+        f"Try using a key other than '{key}' if you meant to execute a different request.")}}
 
 
 def _not_found(kind: str, oid: str, param: str = "id") -> StripeError:
@@ -193,7 +206,8 @@ class StripeEmulator:
         self._event_index: dict[str, dict] = {}
         self._payloads: dict[str, bytes] = {}
         self._deliveries: list[dict] = []
-        self._idempotency: dict[tuple[str, str], tuple[int, bytes]] = {}
+        # (api key, Stripe-Account, Idempotency-Key) -> (method, path, params, status, body)
+        self._idempotency: dict[tuple[str, str, str], tuple[str, str, dict, int, bytes]] = {}
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -422,14 +436,22 @@ class StripeEmulator:
     def handle_api(self, method: str, path: str, params: dict, idem_key: str | None
                    ) -> tuple[int, dict, list[str]]:
         """Dispatch an authenticated API call; returns (status, body, event ids)."""
+        status, body, events, _ = self._handle(method, path, params, idem_key)
+        return status, body, events
+
+    def _handle(self, method: str, path: str, params: dict, idem_key: str | None
+                ) -> tuple[int, dict, list[str], bool]:
+        """As handle_api, plus whether Stripe would save the answer under the
+        idempotency key (not when the parameters failed validation)."""
         with self._lock:
             mark = len(self._events)
+            saved = True
             try:
                 status, body = self._route(method, path, params, idem_key)
             except StripeError as e:
-                status, body = e.status, e.body
+                status, body, saved = e.status, e.body, e.saved
             new_events = [e["id"] for e in self._events[mark:]]
-            return status, body, new_events
+            return status, body, new_events, saved and status < 500
 
     def _route(self, method: str, path: str, params: dict, idem_key: str | None) -> tuple[int, dict]:
         parts = [p for p in path.split("/") if p][1:]  # drop "v1"
@@ -522,7 +544,8 @@ class StripeEmulator:
                     data = [e for e in data if e["type"] == params["type"]]
                 return 200, self._list("/v1/events", copy.deepcopy(data), params)
         raise StripeError(404, f"Unrecognized request URL ({method}: {path}). Please see "
-                               "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+                               "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+                          saved=False)
 
     @staticmethod
     def _list(url: str, data: list, params: dict) -> dict:
@@ -891,21 +914,26 @@ class _Handler(BaseHTTPRequestHandler):
                                               "message": f"Invalid request body: {e}"}})
         idem = self.headers.get("Idempotency-Key") if method == "POST" else None
         if idem:
-            ikey = (path, idem)
+            # Keys are scoped to the account making the request (API key, and
+            # the connected account it acts for).
+            ikey = (key, self.headers.get("Stripe-Account") or "", idem)
             # Hold the lock across lookup + execution + store so concurrent retries
             # with the same key cannot both execute.
+            events: list[str] = []
+            replay = False
             with emu._lock:
                 stored = emu._idempotency.get(ikey)
                 if stored is not None:
-                    status, payload = stored
-                    events: list[str] = []
-                    replay = True
+                    first_method, first_path, first_params, status, payload = stored
+                    if (first_method, first_path, first_params) == (method, path, params):
+                        replay = True
+                    else:  # Stripe compares the parameters with the first request's
+                        status, payload = 400, json.dumps(_idempotency_error(idem), indent=2).encode()
                 else:
-                    status, obj, events = emu.handle_api(method, path, params, idem)
+                    status, obj, events, saved = emu._handle(method, path, params, idem)
                     payload = json.dumps(obj, indent=2).encode()
-                    if status < 500 and status != 401:
-                        emu._idempotency[ikey] = (status, payload)
-                    replay = False
+                    if saved:
+                        emu._idempotency[ikey] = (method, path, copy.deepcopy(params), status, payload)
             headers = {"Idempotency-Key": idem}
             if replay:
                 headers["Idempotent-Replayed"] = "true"

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 import stripe
+from stripe._encode import _api_encode
 
 from local.stripe_emulator import StripeEmulator, format_eur, parse_form
 
@@ -200,10 +201,45 @@ def test_idempotent_create_returns_same_session(client, emu):
     c = client.v1.checkout.sessions.create(session_params(), {"idempotency_key": "other"})
     assert a.id == b.id
     assert c.id != a.id
+    assert b.last_response.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in a.last_response.headers
+    # the same parameters sent as a raw form (another client, same API key) replay too
     r = requests.post(f"{emu.url}/v1/checkout/sessions", headers={
         "Authorization": f"Bearer {API_KEY}", "Idempotency-Key": "basket-b1-attempt-1"},
-        data={"mode": "payment"}, timeout=10)
+        data=list(_api_encode(session_params())), timeout=10)
     assert r.json()["id"] == a.id and r.headers["Idempotent-Replayed"] == "true"
+    assert len(client.v1.checkout.sessions.list().data) == 2
+
+
+def test_idempotency_key_reused_with_other_parameters_is_refused(client, emu):
+    opts = {"idempotency_key": "checkout-b1"}
+    first = client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 3600), opts)
+    # a retry that recomputed expires_at: real Stripe answers 400 idempotency_error
+    with pytest.raises(stripe.IdempotencyError) as ei:
+        client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 3700), opts)
+    assert ei.value.http_status == 400
+    assert ei.value.error.type == "idempotency_error"
+    assert str(ei.value.user_message) == (
+        "Keys for idempotent requests can only be used with the same parameters they were first used with. "
+        "Try using a key other than 'checkout-b1' if you meant to execute a different request.")
+    assert len(client.v1.checkout.sessions.list().data) == 1
+    # the refusal is not stored: the original parameters still replay the first answer
+    again = client.v1.checkout.sessions.create(session_params(expires_at=first.expires_at), opts)
+    assert again.id == first.id
+    # the same key on another endpoint is a different request too
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.accounts.create({"type": "express"}, opts)
+
+
+def test_validation_error_is_not_stored_under_the_key(client, emu):
+    """Stripe saves a result only once the endpoint starts executing: a request
+    refused for its parameters leaves the key free for the corrected request."""
+    opts = {"idempotency_key": "checkout-b2"}
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 60), opts)
+    assert ei.value.param == "expires_at"
+    ok = client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 3600), opts)
+    assert ok.status == "open"
 
 
 def test_wrong_api_key(emu):
