@@ -33,6 +33,10 @@ except Exception:  # pragma: no cover
 API_VERSION = "2025-01-27.acacia"
 MIN_EXPIRY = 30 * 60
 MAX_EXPIRY = 24 * 60 * 60
+# Stripe's minimum charge amounts (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts),
+# in minor units, for the currencies the emulator knows; others are not checked.
+MIN_CHARGE = {"eur": 50, "usd": 50, "gbp": 30, "chf": 50, "dkk": 250, "nok": 300, "sek": 300, "pln": 200}
+_SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£"}
 
 
 # --------------------------------------------------------------------------- #
@@ -383,12 +387,18 @@ class StripeEmulator:
     def _expire_session(self, sid: str) -> dict:
         s = self._sessions[sid]
         s["status"] = "expired"
-        return self._create_event("checkout.session.expired", s)
+        return self._create_event("checkout.session.expired", self._public_session(s))
 
     def _complete_session(self, sid: str) -> dict:
         # caller holds lock; session is open
         s = self._sessions[sid]
         now = int(time.time())
+        customer_details = {"email": s["customer_email"], "name": None, "address": None,
+                            "phone": None, "tax_exempt": "none", "tax_ids": []}
+        if s["amount_total"] == 0:  # no-cost order: complete without a PaymentIntent
+            s.update({"status": "complete", "payment_status": "no_payment_required",
+                      "customer_details": customer_details})
+            return self._create_event("checkout.session.completed", self._public_session(s))
         pid = _rand_id("pi_test_")
         cid = _rand_id("ch_test_")
         pid_data = s.get("_pi_data") or {}
@@ -420,8 +430,7 @@ class StripeEmulator:
             "status": "complete",
             "payment_status": "paid",
             "payment_intent": pid,
-            "customer_details": {"email": s["customer_email"], "name": None, "address": None,
-                                 "phone": None, "tax_exempt": "none", "tax_ids": []},
+            "customer_details": customer_details,
         })
         return self._create_event("checkout.session.completed", self._public_session(s))
 
@@ -619,12 +628,25 @@ class StripeEmulator:
                 },
                 "_product_description": prod.get("description"),
             })
+        # Since API version 2023-08-16 a one-time payment may total 0 (a no-cost
+        # order: no payment method is collected); anything above 0 must reach
+        # the currency's minimum charge amount.
+        minimum = MIN_CHARGE.get(currency or "")
+        if minimum and 0 < total < minimum:
+            shown = f"{_SYMBOLS.get(currency, '')}{minimum // 100}.{minimum % 100:02d} {currency}"
+            raise StripeError(400, f"The Checkout Session's total amount due must add up to at least {shown}",
+                              saved=False)
+        # No tolerance: the bounds are measured from the moment Stripe creates
+        # the session, not from when the caller computed expires_at.
         expires_at = _int(p, "expires_at", minimum=None)
         if expires_at is None:
             expires_at = now + MAX_EXPIRY
-        elif expires_at < now + MIN_EXPIRY - 5 or expires_at > now + MAX_EXPIRY + 5:
-            raise _invalid("expires_at", "The `expires_at` timestamp must be between 30 minutes "
-                                         "and 24 hours from Checkout Session creation.")
+        elif expires_at < now + MIN_EXPIRY:
+            raise _invalid("expires_at", "The `expires_at` timestamp must be at least 30 minutes from "
+                                         "Checkout Session creation.")
+        elif expires_at > now + MAX_EXPIRY:
+            raise _invalid("expires_at", "The `expires_at` timestamp must be less than 24 hours from "
+                                         "Checkout Session creation.")
         pid_data = p.get("payment_intent_data") or {}
         if not isinstance(pid_data, dict):
             raise _invalid("payment_intent_data", "Invalid object: payment_intent_data")

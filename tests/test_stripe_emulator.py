@@ -194,6 +194,45 @@ def test_validation_errors(client):
     assert ok.status == "open"
 
 
+def test_expires_at_bounds_have_no_tolerance(client):
+    # Loket's bug: expires_at = request start + exactly 30 minutes, sent a moment later
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 30 * 60 - 1))
+    assert (ei.value.http_status, ei.value.code, ei.value.param) == (400, "parameter_invalid", "expires_at")
+    assert str(ei.value.user_message) == ("The `expires_at` timestamp must be at least 30 minutes from "
+                                          "Checkout Session creation.")
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.create(session_params(expires_at=int(time.time()) + 24 * 3600 + 1))
+    assert ei.value.param == "expires_at" and "less than 24 hours" in str(ei.value.user_message)
+    # with a margin the same request is accepted, at both ends
+    assert client.v1.checkout.sessions.create(
+        session_params(expires_at=int(time.time()) + 31 * 60)).status == "open"
+    assert client.v1.checkout.sessions.create(
+        session_params(expires_at=int(time.time()) + 23 * 3600)).status == "open"
+
+
+def test_amount_below_minimum_charge_is_refused(client):
+    items = [{"price_data": {"currency": "eur", "unit_amount": 49, "product_data": {"name": "Bijdrage"}},
+              "quantity": 1}]
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.checkout.sessions.create(session_params(line_items=items))
+    assert ei.value.http_status == 400 and ei.value.error.type == "invalid_request_error"
+    assert str(ei.value.user_message) == \
+        "The Checkout Session's total amount due must add up to at least €0.50 eur"
+    items[0]["price_data"]["unit_amount"] = 50
+    assert client.v1.checkout.sessions.create(session_params(line_items=items)).amount_total == 50
+
+
+def test_no_cost_order_completes_without_payment(client, emu, receiver):
+    items = [{"price_data": {"currency": "eur", "unit_amount": 0, "product_data": {"name": "Vrijkaart"}},
+              "quantity": 2}]
+    s = client.v1.checkout.sessions.create(session_params(line_items=items))
+    assert s.amount_total == 0 and s.status == "open"
+    assert pay(emu, s.id).status_code == 303
+    ev = receiver.events("checkout.session.completed")[0].data.object
+    assert (ev.status, ev.payment_status, ev.payment_intent) == ("complete", "no_payment_required", None)
+
+
 def test_idempotent_create_returns_same_session(client, emu):
     opts = {"idempotency_key": "basket-b1-attempt-1"}
     a = client.v1.checkout.sessions.create(session_params(), opts)
