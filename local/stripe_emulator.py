@@ -163,6 +163,53 @@ def _dict(params: dict, name: str) -> dict:
     return {str(k): "" if v is None else str(v) for k, v in val.items()}
 
 
+CAPABILITY_STATUSES = ("active", "inactive", "pending")
+
+
+def _check_capability_status(status: str) -> None:
+    if status not in CAPABILITY_STATUSES:
+        raise ValueError(f"capability status must be one of {', '.join(CAPABILITY_STATUSES)}, got {status!r}")
+
+
+def _requested_capabilities(params: dict, current: dict[str, str] | None = None) -> dict[str, str]:
+    """Apply `capabilities[<name>][requested]=true|false` to an account's capabilities.
+
+    Real Stripe lists a requested capability as `inactive` (or `pending`) until
+    the account holder has completed onboarding and been verified; only then
+    does it become `active`. In test mode the emulator treats a requested
+    capability as onboarded at once; `StripeEmulator.set_capability` takes it
+    away again. A capability that was never requested is absent, so a transfer
+    to an account created without `capabilities[transfers][requested]=true`
+    is refused, as on Stripe."""
+    caps = dict(current or {})
+    raw = params.get("capabilities")
+    if raw in (None, ""):
+        return caps
+    if not isinstance(raw, dict):
+        raise _invalid("capabilities", "Invalid hash")
+    for name, spec in raw.items():
+        label = f"capabilities[{name}][requested]"
+        if not isinstance(spec, dict) or spec.get("requested") in (None, ""):
+            raise _missing(label)
+        requested = str(spec["requested"]).lower()
+        if requested not in ("true", "false"):
+            raise _invalid(label, f"Invalid boolean: {spec['requested']}")
+        if requested == "true":
+            caps[name] = "active"
+        elif name in caps:
+            caps[name] = "inactive"
+    return caps
+
+
+def _refresh_account_flags(acct: dict) -> None:
+    # An approximation of what Stripe derives from an account's verification:
+    # charges need card_payments; an account with any active capability has
+    # finished onboarding.
+    caps = acct["capabilities"]
+    acct["charges_enabled"] = caps.get("card_payments") == "active"
+    acct["payouts_enabled"] = acct["details_submitted"] = any(v == "active" for v in caps.values())
+
+
 def format_eur(amount: int, currency: str = "eur") -> str:
     """Dutch money formatting: 123450 -> '€ 1.234,50'."""
     neg = amount < 0
@@ -266,10 +313,32 @@ class StripeEmulator:
         with self._lock:
             return self._payloads[event_id]
 
-    def add_account(self, account_id: str | None = None, **fields: Any) -> dict:
-        """Seed a connected account (e.g. fixed ids from Loket's seed data)."""
+    def add_account(self, account_id: str | None = None, *,
+                    capabilities: dict[str, str] | None = None, **fields: Any) -> dict:
+        """Seed a connected account (e.g. fixed ids from Loket's seed data).
+        Seeded accounts are onboarded: `transfers` and `card_payments` are
+        active unless `capabilities` ({name: status}) says otherwise."""
+        if capabilities is None:
+            capabilities = {"transfers": "active", "card_payments": "active"}
+        for name, status in capabilities.items():
+            _check_capability_status(status)
         with self._lock:
-            acct = self._new_account(account_id, fields)
+            acct = self._new_account(account_id, fields, dict(capabilities))
+            return copy.deepcopy(acct)
+
+    def set_capability(self, account_id: str, name: str, status: str | None) -> dict:
+        """Change a connected account's capability, as Stripe does when a
+        requirement comes due or verification fails (status `inactive` or
+        `pending`), or when onboarding completes (`active`); None removes it."""
+        if status is not None:
+            _check_capability_status(status)
+        with self._lock:
+            acct = self._accounts[account_id]
+            if status is None:
+                acct["capabilities"].pop(name, None)
+            else:
+                acct["capabilities"][name] = status
+            _refresh_account_flags(acct)
             return copy.deepcopy(acct)
 
     def expire_due(self, now: float | None = None) -> list[str]:
@@ -358,7 +427,7 @@ class StripeEmulator:
         threading.Thread(target=run, name=f"webhook-{event_id}", daemon=True).start()
 
     # ------------------------------------------------------------ objects
-    def _new_account(self, account_id: str | None, params: dict) -> dict:
+    def _new_account(self, account_id: str | None, params: dict, capabilities: dict[str, str]) -> dict:
         aid = account_id or _rand_id("acct_", 16)
         bp = params.get("business_profile") or {}
         if not isinstance(bp, dict):
@@ -373,16 +442,24 @@ class StripeEmulator:
                                  "mcc": bp.get("mcc"), "support_email": bp.get("support_email")},
             "business_type": params.get("business_type"),
             "default_currency": "eur",
-            "charges_enabled": True,
-            "payouts_enabled": True,
-            "details_submitted": True,
-            "capabilities": {"transfers": "active", "card_payments": "active"},
+            "capabilities": capabilities,
             "metadata": _dict(params, "metadata"),
             "created": int(time.time()),
             "livemode": False,
         }
+        _refresh_account_flags(acct)
         self._accounts[aid] = acct
         return acct
+
+    def _update_account(self, acct: dict, params: dict) -> dict:
+        acct["capabilities"] = _requested_capabilities(params, acct["capabilities"])
+        for k, v in _dict(params, "metadata").items():
+            if v == "":
+                acct["metadata"].pop(k, None)
+            else:
+                acct["metadata"][k] = v
+        _refresh_account_flags(acct)
+        return copy.deepcopy(acct)
 
     def _expire_session(self, sid: str) -> dict:
         s = self._sessions[sid]
@@ -531,13 +608,15 @@ class StripeEmulator:
             if n == 1 and method == "POST":
                 if params.get("type") and params["type"] not in ("express", "standard", "custom"):
                     raise _invalid("type", f"Invalid type: must be one of express, standard, or custom")
-                return 200, copy.deepcopy(self._new_account(None, params))
+                return 200, copy.deepcopy(self._new_account(None, params, _requested_capabilities(params)))
             if n == 2:
                 acct = self._accounts.get(parts[1])
                 if not acct:
                     raise _not_found("account", parts[1], "account")
                 if method == "GET":
                     return 200, copy.deepcopy(acct)
+                if method == "POST":
+                    return 200, self._update_account(acct, params)
                 if method == "DELETE":
                     del self._accounts[parts[1]]
                     return 200, {"id": parts[1], "object": "account", "deleted": True}
@@ -696,10 +775,25 @@ class StripeEmulator:
         if dest not in self._accounts:
             raise StripeError(400, f"No such destination: '{dest}'", code="resource_missing",
                               param="destination")
+        if self._accounts[dest]["capabilities"].get("transfers") != "active":
+            raise StripeError(400, "Your destination account needs to have at least one of the following "
+                                   "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+                              code="insufficient_capabilities_for_transfer")
         src = p.get("source_transaction") or None
         if src is not None and src not in self._charges:
             raise StripeError(400, f"No such charge: '{src}'", code="resource_missing",
                               param="source_transaction")
+        if src is not None:
+            # A transfer tied to a charge can only pass on what is left of it.
+            charge = self._charges[src]
+            transferred = sum(t["amount"] - t["amount_reversed"] for t in self._transfers.values()
+                              if t["source_transaction"] == src)
+            left = charge["amount"] - transferred
+            if amount > left:
+                raise StripeError(400, f"Insufficient funds on the source transaction {src}: the transfer "
+                                       f"amount ({format_eur(amount, currency)}) exceeds the amount still "
+                                       f"available on it ({format_eur(left, charge['currency'])}).",
+                                  code="balance_insufficient", param="source_transaction")
         tid = _rand_id("tr_test_")
         t = {
             "id": tid, "object": "transfer", "amount": amount, "amount_reversed": 0,

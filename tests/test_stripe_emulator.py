@@ -433,8 +433,11 @@ def test_accounts_transfers_refunds(client, emu, receiver):
     acct = client.v1.accounts.create({"type": "express", "country": "NL",
                                       "email": "org@example.nl",
                                       "business_profile": {"name": "Zaal A"},
+                                      "capabilities": {"transfers": {"requested": True},
+                                                       "card_payments": {"requested": True}},
                                       "metadata": {"org": "o1"}})
     assert acct.id.startswith("acct_") and acct.charges_enabled is True
+    assert acct.capabilities.to_dict() == {"transfers": "active", "card_payments": "active"}
     assert client.v1.accounts.retrieve(acct.id).business_profile.name == "Zaal A"
 
     s = client.v1.checkout.sessions.create(session_params())
@@ -475,3 +478,54 @@ def test_accounts_transfers_refunds(client, emu, receiver):
     assert deleted.deleted is True
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.accounts.retrieve(acct.id)
+
+
+def test_transfer_needs_the_transfers_capability(client, emu):
+    s = client.v1.checkout.sessions.create(session_params())
+    pay(emu, s.id)
+    charge = client.v1.payment_intents.retrieve(
+        client.v1.checkout.sessions.retrieve(s.id).payment_intent).latest_charge
+    params = {"amount": 1000, "currency": "eur", "source_transaction": charge}
+
+    # created without requesting the capability: Stripe refuses the transfer
+    bare = client.v1.accounts.create({"type": "express", "country": "BE"})
+    assert "transfers" not in bare.capabilities.to_dict() and bare.payouts_enabled is False
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.transfers.create({**params, "destination": bare.id})
+    assert (ei.value.http_status, ei.value.code) == (400, "insufficient_capabilities_for_transfer")
+    assert str(ei.value.user_message) == (
+        "Your destination account needs to have at least one of the following capabilities enabled: "
+        "transfers, crypto_transfers, legacy_payments")
+
+    # requesting it later (POST /v1/accounts/{id}) onboards it, in test mode at once
+    updated = client.v1.accounts.update(bare.id, {"capabilities": {"transfers": {"requested": True}}})
+    assert updated.capabilities.transfers == "active"
+    assert client.v1.transfers.create({**params, "destination": bare.id}).amount == 1000
+
+    # a seeded account is onboarded, until it loses the capability
+    seeded = emu.add_account("acct_seededvenue01")
+    assert seeded["capabilities"]["transfers"] == "active"
+    assert client.v1.transfers.create({**params, "destination": seeded["id"]}).destination == seeded["id"]
+    emu.set_capability(seeded["id"], "transfers", "inactive")
+    assert client.v1.accounts.retrieve(seeded["id"]).capabilities.transfers == "inactive"
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.transfers.create({**params, "destination": seeded["id"]})
+    assert ei.value.code == "insufficient_capabilities_for_transfer"
+    with pytest.raises(ValueError):
+        emu.set_capability(seeded["id"], "transfers", "enabled")
+
+
+def test_transfer_cannot_exceed_what_is_left_of_the_source_charge(client, emu):
+    acct = emu.add_account()
+    s = client.v1.checkout.sessions.create(session_params())  # 5150
+    pay(emu, s.id)
+    charge = client.v1.payment_intents.retrieve(
+        client.v1.checkout.sessions.retrieve(s.id).payment_intent).latest_charge
+    base = {"currency": "eur", "destination": acct["id"], "source_transaction": charge}
+    client.v1.transfers.create({**base, "amount": 4000})
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.transfers.create({**base, "amount": 1151})
+    assert (ei.value.http_status, ei.value.code, ei.value.param) == (400, "balance_insufficient",
+                                                                      "source_transaction")
+    assert "€ 11,50" in str(ei.value.user_message)
+    assert client.v1.transfers.create({**base, "amount": 1150}).amount == 1150
