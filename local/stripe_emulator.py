@@ -163,6 +163,18 @@ def _dict(params: dict, name: str) -> dict:
     return {str(k): "" if v is None else str(v) for k, v in val.items()}
 
 
+# Payment method types whose outcome Stripe learns only days later (the
+# PaymentIntent stays `processing`; Checkout sends async_payment_* events).
+DELAYED_METHOD_TYPES = ("sepa_debit", "bacs_debit", "au_becs_debit", "acss_debit", "us_bank_account", "sofort")
+
+
+def _delayed_method_type(session: dict) -> str | None:
+    for t in session.get("payment_method_types") or []:
+        if t in DELAYED_METHOD_TYPES:
+            return t
+    return None
+
+
 CAPABILITY_STATUSES = ("active", "inactive", "pending")
 
 
@@ -341,6 +353,19 @@ class StripeEmulator:
             _refresh_account_flags(acct)
             return copy.deepcopy(acct)
 
+    def settle_async(self, session_id: str, succeeded: bool) -> dict:
+        """The bank answers for a delayed payment ("bank_transfer" on the hosted
+        page): the PaymentIntent goes from `processing` to `succeeded` (the
+        session becomes `paid`; event checkout.session.async_payment_succeeded)
+        or to `requires_payment_method` (the session stays complete/unpaid;
+        event checkout.session.async_payment_failed). The event is delivered
+        like the others; returns it. KeyError for an unknown session,
+        ValueError when nothing is in processing."""
+        with self._lock:
+            ev = self._settle(session_id, succeeded)
+        self._deliver(ev["id"], sync_first=True)
+        return ev
+
     def expire_due(self, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
         events = []
@@ -466,7 +491,11 @@ class StripeEmulator:
         s["status"] = "expired"
         return self._create_event("checkout.session.expired", self._public_session(s))
 
-    def _complete_session(self, sid: str) -> dict:
+    def _complete_session(self, sid: str, method: str = "card") -> dict:
+        """The buyer pays on the hosted page. `method` is "card" (paid at
+        once) or "bank_transfer": a delayed-notification payment (modelled on
+        SEPA Direct Debit) that completes the session with payment_status
+        `unpaid` and the PaymentIntent `processing` until settle_async()."""
         # caller holds lock; session is open
         s = self._sessions[sid]
         now = int(time.time())
@@ -476,14 +505,18 @@ class StripeEmulator:
             s.update({"status": "complete", "payment_status": "no_payment_required",
                       "customer_details": customer_details})
             return self._create_event("checkout.session.completed", self._public_session(s))
+        delayed = method == "bank_transfer"
+        pm_type = _delayed_method_type(s) if delayed else "card"
         pid = _rand_id("pi_test_")
         cid = _rand_id("ch_test_")
         pid_data = s.get("_pi_data") or {}
         charge = {
             "id": cid, "object": "charge", "amount": s["amount_total"],
             "amount_captured": s["amount_total"], "amount_refunded": 0,
-            "currency": s["currency"], "payment_intent": pid, "paid": True,
-            "captured": True, "refunded": False, "status": "succeeded",
+            "currency": s["currency"], "payment_intent": pid, "paid": not delayed,
+            "captured": True, "refunded": False, "status": "pending" if delayed else "succeeded",
+            "failure_code": None, "failure_message": None,
+            "payment_method_details": {"type": pm_type},
             "transfer_group": pid_data.get("transfer_group"),
             "metadata": dict(pid_data.get("metadata") or {}),
             "billing_details": {"email": s["customer_email"], "name": None,
@@ -492,24 +525,45 @@ class StripeEmulator:
         }
         pi = {
             "id": pid, "object": "payment_intent", "amount": s["amount_total"],
-            "amount_received": s["amount_total"], "amount_capturable": 0,
-            "currency": s["currency"], "status": "succeeded",
+            "amount_received": 0 if delayed else s["amount_total"], "amount_capturable": 0,
+            "currency": s["currency"], "status": "processing" if delayed else "succeeded",
             "transfer_group": pid_data.get("transfer_group"),
-            "latest_charge": cid,
+            "latest_charge": cid, "last_payment_error": None,
             "metadata": dict(pid_data.get("metadata") or {}),
             "receipt_email": s["customer_email"],
-            "payment_method_types": ["card"],
+            "payment_method_types": [pm_type],
             "created": now, "livemode": False,
         }
         self._charges[cid] = charge
         self._payment_intents[pid] = pi
         s.update({
             "status": "complete",
-            "payment_status": "paid",
+            "payment_status": "unpaid" if delayed else "paid",
             "payment_intent": pid,
             "customer_details": customer_details,
         })
         return self._create_event("checkout.session.completed", self._public_session(s))
+
+    def _settle(self, sid: str, succeeded: bool) -> dict:
+        # caller holds lock
+        s = self._sessions.get(sid)
+        if s is None:
+            raise KeyError(sid)
+        pi = self._payment_intents.get(s.get("payment_intent") or "")
+        if s["status"] != "complete" or pi is None or pi["status"] != "processing":
+            raise ValueError(f"Checkout Session {sid} has no delayed payment in processing")
+        charge = self._charges[pi["latest_charge"]]
+        if succeeded:
+            pi.update({"status": "succeeded", "amount_received": pi["amount"]})
+            charge.update({"status": "succeeded", "paid": True})
+            s["payment_status"] = "paid"
+            return self._create_event("checkout.session.async_payment_succeeded", self._public_session(s))
+        message = "The customer's account has insufficient funds to cover this payment."
+        charge.update({"status": "failed", "paid": False, "failure_code": "insufficient_funds",
+                       "failure_message": message})
+        pi.update({"status": "requires_payment_method", "last_payment_error": {
+            "code": "insufficient_funds", "message": message, "charge": charge["id"]}})
+        return self._create_event("checkout.session.async_payment_failed", self._public_session(s))
 
     @staticmethod
     def _public_session(s: dict) -> dict:
@@ -746,7 +800,9 @@ class StripeEmulator:
             "client_reference_id": p.get("client_reference_id") or None,
             "metadata": _dict(p, "metadata"),
             "locale": p.get("locale") or None,
-            "payment_method_types": p.get("payment_method_types") or ["card"],
+            # Without payment_method_types Stripe offers the methods enabled in
+            # the Dashboard; the emulator's "Dashboard" has cards and SEPA Direct Debit.
+            "payment_method_types": p.get("payment_method_types") or ["card", "sepa_debit"],
             "expires_at": expires_at,
             "success_url": p["success_url"],
             "cancel_url": p.get("cancel_url") or None,
@@ -825,6 +881,8 @@ class StripeEmulator:
             raise StripeError(400, f"No such payment_intent: '{pid}'", code="resource_missing",
                               param="payment_intent")
         charge = self._charges[pi["latest_charge"]]
+        if charge["status"] != "succeeded":  # e.g. a bank payment still processing, or failed
+            raise StripeError(400, f"This PaymentIntent ({pid}) does not have a successful charge to refund.")
         remaining = charge["amount"] - charge["amount_refunded"]
         if remaining <= 0:
             raise StripeError(400, f"Charge {charge['id']} has already been refunded.",
@@ -859,6 +917,7 @@ class StripeEmulator:
                                   "<p>Deze betaalsessie bestaat niet.</p>")
             s = copy.deepcopy(s)
             items = copy.deepcopy(self._line_items[sid])
+            pi_status = (self._payment_intents.get(s.get("payment_intent") or "") or {}).get("status")
         rows = "".join(
             f"<tr><td>{html.escape(li['description'])}</td>"
             f"<td class=n>{li['quantity']}×</td>"
@@ -872,15 +931,27 @@ class StripeEmulator:
                  f"</table><p class=muted>E-mail: <span id=email>{email}</span></p>")
         qid = urllib.parse.quote(sid)
         if s["status"] == "open":
+            bank = (f'<form method=post action="/pay/{qid}/complete?method=bank_transfer">'
+                    f'<button id="pay-bank" type="submit" class=secondary>Betalen via overschrijving'
+                    f'</button></form>'
+                    if _delayed_method_type(s) and s["amount_total"] > 0 else "")
             body = (table +
                     f'<div class=actions>'
                     f'<form method=post action="/pay/{qid}/complete">'
                     f'<button id="pay" type="submit" class=primary>Betalen</button></form>'
+                    f'{bank}'
                     f'<form method=post action="/pay/{qid}/cancel">'
                     f'<button id="cancel" type="submit" class=secondary>Annuleren</button></form>'
                     f'</div>')
         elif s["status"] == "complete":
-            body = (f'<p class=notice id=status>Deze betaling is al voltooid.</p>' + table +
+            if s["payment_status"] != "unpaid":
+                notice = "Deze betaling is al voltooid."
+            elif pi_status == "processing":
+                notice = ("Je betaling via overschrijving wordt verwerkt. Zodra de bank ze bevestigt, "
+                          "krijg je bericht.")
+            else:
+                notice = "De betaling via overschrijving is mislukt; er is niets afgeschreven."
+            body = (f'<p class=notice id=status>{notice}</p>' + table +
                     f'<p><a href="{html.escape(self._success_url(s))}">Terug naar Loket</a></p>')
         else:
             link = (f'<p><a href="{html.escape(s["cancel_url"])}">Terug naar Loket</a></p>'
@@ -898,8 +969,8 @@ border-radius:12px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:1.5rem 1.75rem}
 margin:0 0 1rem}table{width:100%;border-collapse:collapse;margin-bottom:.75rem}th,td{padding:.45rem 0;
 border-bottom:1px solid #eceef2;text-align:left}th{font-size:.8rem;color:#6b7280;font-weight:600;
 text-transform:uppercase}.n{text-align:right;white-space:nowrap}tfoot td{font-weight:700;border-bottom:0;
-font-size:1.1rem}.muted{color:#6b7280;font-size:.9rem}.actions{display:flex;gap:.75rem;margin-top:1.25rem}
-.actions form{flex:1}button{width:100%;padding:.75rem;border-radius:8px;font-size:1rem;font-weight:600;
+font-size:1.1rem}.muted{color:#6b7280;font-size:.9rem}.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}
+.actions form{flex:1 1 40%}button{width:100%;padding:.75rem;border-radius:8px;font-size:1rem;font-weight:600;
 cursor:pointer;border:1px solid transparent}.primary{background:#635bff;color:#fff}.primary:hover{background:#5046e5}
 .secondary{background:#fff;color:#374151;border-color:#d1d5db}.secondary:hover{background:#f9fafb}
 .notice{background:#eef2ff;border-radius:8px;padding:.75rem 1rem}a{color:#635bff}
@@ -1003,6 +1074,18 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(200, emu.events())
             if path == "/_emulator/deliveries" and method == "GET":
                 return self._json(200, emu.deliveries())
+            m = re.fullmatch(r"/_emulator/sessions/([^/]+)/settle", path)
+            if m and method == "POST":  # the bank's answer, for `make run`: ?outcome=succeeded|failed
+                outcome = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)).get("outcome")
+                if outcome not in ("succeeded", "failed"):
+                    return self._json(400, {"error": "outcome must be succeeded or failed"})
+                try:
+                    return self._json(200, emu.settle_async(urllib.parse.unquote(m.group(1)),
+                                                            outcome == "succeeded"))
+                except KeyError:
+                    return self._json(404, {"error": "no such session"})
+                except ValueError as e:
+                    return self._json(409, {"error": str(e)})
             if path in ("/", "/_emulator/health"):
                 return self._json(200, {"ok": True, "emulator": "stripe", "url": emu.url})
             self._json(404, {"error": {"type": "invalid_request_error",
@@ -1062,6 +1145,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _pay(self, method: str, path: str) -> None:
         emu = self.emulator
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+        pay_method = query.get("method") or "card"
         parts = [urllib.parse.unquote(p) for p in path.split("/") if p]
         if len(parts) == 2 and method == "GET":
             status, text = emu.render_page(parts[1])
@@ -1085,7 +1170,12 @@ class _Handler(BaseHTTPRequestHandler):
                                              "niets afgeschreven.</p>" + link))
             else:
                 if s["status"] == "open":
-                    event = emu._complete_session(sid)
+                    if pay_method not in ("card", "bank_transfer") or (
+                            pay_method == "bank_transfer" and not _delayed_method_type(s)):
+                        return self._html(400, _page("Betaalmethode niet beschikbaar",
+                                                     "<p id=status>Deze betaalmethode is niet beschikbaar "
+                                                     "voor deze betaling.</p>"))
+                    event = emu._complete_session(sid, pay_method)
                 location = emu._success_url(s)
         if event is not None:
             emu._deliver(event["id"], sync_first=True)

@@ -333,6 +333,64 @@ def test_paying_twice_sends_one_event(client, emu, receiver):
     assert [e["type"] for e in emu.events()] == ["checkout.session.completed"]
 
 
+def pay_by_bank(emu, sid):
+    return requests.post(f"{emu.url}/pay/{sid}/complete?method=bank_transfer", allow_redirects=False,
+                         timeout=10)
+
+
+def test_bank_transfer_completes_unpaid_then_succeeds(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params(payment_method_types=None))
+    assert s.payment_method_types == ["card", "sepa_debit"]
+    assert 'id="pay-bank"' in requests.get(s.url, timeout=10).text
+    r = pay_by_bank(emu, s.id)
+    assert r.status_code == 303 and r.headers["Location"] == f"https://loket.test/ok?session_id={s.id}"
+    done = receiver.events("checkout.session.completed")[0].data.object
+    assert (done.status, done.payment_status) == ("complete", "unpaid")
+    pi = client.v1.payment_intents.retrieve(done.payment_intent)
+    assert (pi.status, pi.amount_received, pi.payment_method_types) == ("processing", 0, ["sepa_debit"])
+    assert "wordt verwerkt" in requests.get(s.url, timeout=10).text
+    # nothing to refund while the bank has not paid
+    with pytest.raises(stripe.InvalidRequestError) as ei:
+        client.v1.refunds.create({"payment_intent": pi.id})
+    assert "does not have a successful charge to refund" in str(ei.value.user_message)
+
+    ev = emu.settle_async(s.id, succeeded=True)
+    assert ev["type"] == "checkout.session.async_payment_succeeded"
+    got = receiver.events("checkout.session.async_payment_succeeded")  # delivered before settle returns
+    assert [e.id for e in got] == [ev["id"]] and got[0].data.object.payment_status == "paid"
+    pi = client.v1.payment_intents.retrieve(done.payment_intent)
+    assert (pi.status, pi.amount_received) == ("succeeded", 5150)
+    assert client.v1.charges.retrieve(pi.latest_charge).status == "succeeded"
+    assert client.v1.checkout.sessions.retrieve(s.id).payment_status == "paid"
+    with pytest.raises(ValueError):
+        emu.settle_async(s.id, succeeded=False)  # already settled
+    assert [e["type"] for e in emu.events()] == ["checkout.session.completed",
+                                                 "checkout.session.async_payment_succeeded"]
+
+
+def test_bank_transfer_that_fails(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params(payment_method_types=["card", "sepa_debit"]))
+    assert pay_by_bank(emu, s.id).status_code == 303
+    # the bank's answer, over HTTP as `make run` offers it
+    r = requests.post(f"{emu.url}/_emulator/sessions/{s.id}/settle?outcome=failed", timeout=10)
+    assert r.status_code == 200 and r.json()["type"] == "checkout.session.async_payment_failed"
+    failed = receiver.events("checkout.session.async_payment_failed")[0].data.object
+    assert (failed.id, failed.status, failed.payment_status) == (s.id, "complete", "unpaid")
+    pi = client.v1.payment_intents.retrieve(failed.payment_intent)
+    assert pi.status == "requires_payment_method" and pi.last_payment_error.code == "insufficient_funds"
+    assert client.v1.charges.retrieve(pi.latest_charge).status == "failed"
+    assert "mislukt" in requests.get(s.url, timeout=10).text
+    assert requests.post(f"{emu.url}/_emulator/sessions/{s.id}/settle?outcome=failed",
+                         timeout=10).status_code == 409
+
+
+def test_bank_transfer_only_where_the_session_allows_it(client, emu, receiver):
+    s = client.v1.checkout.sessions.create(session_params())  # payment_method_types=["card"]
+    assert 'id="pay-bank"' not in requests.get(s.url, timeout=10).text
+    assert pay_by_bank(emu, s.id).status_code == 400
+    assert client.v1.checkout.sessions.retrieve(s.id).status == "open" and emu.events() == []
+
+
 def test_cancel_keeps_session_open(client, emu, receiver):
     s = client.v1.checkout.sessions.create(session_params())
     r = requests.post(f"{emu.url}/pay/{s.id}/cancel", allow_redirects=False, timeout=10)
