@@ -4,8 +4,21 @@ A small in-memory HTTP server implementing the subset of the Stripe HTTP API
 that Loket uses, reachable by the real ``stripe`` Python SDK, plus a hosted
 checkout page (``/pay/{session_id}``) and signed webhook delivery.
 
-Only the Python standard library and the ``stripe`` package (for signing) are
-used.  Run ``python -m local.stripe_emulator --help`` for the CLI.
+It is as strict as Stripe where Loket depends on it: an idempotency key reused
+with other parameters, a Checkout total under the minimum charge amount, an
+``expires_at`` outside 30 minutes..24 hours, a transfer to an account without
+an active ``transfers`` capability or beyond what is left of its source charge
+are all refused with Stripe's status, error type, code and wording. Delayed
+bank payments complete a session unpaid and settle later (``settle_async``).
+
+API requests (``/v1/``) can fail the way Stripe does at its worst: 500
+``api_error``, 429 ``rate_limit``, or a connection dropped before or after the
+request was processed, at the rates ``local/faults.py`` gives (``LOKET_FAULTS``).
+Each refusal and fault and its real-world source: docs/faults.md.
+
+Only the Python standard library, the ``stripe`` package (for signing) and
+``local.faults`` are used.  Run ``python -m local.stripe_emulator --help``
+(from the project root) for the CLI.
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ import base64
 import copy
 import html
 import json
+import random
 import re
 import secrets
 import threading
@@ -24,6 +38,8 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from local import faults
 
 try:  # the stripe package is a dependency of Loket; fall back to hmac if absent
     from stripe import WebhookSignature as _WebhookSignature
@@ -37,6 +53,23 @@ MAX_EXPIRY = 24 * 60 * 60
 # in minor units, for the currencies the emulator knows; others are not checked.
 MIN_CHARGE = {"eur": 50, "usd": 50, "gbp": 30, "chf": 50, "dkk": 250, "nok": 300, "sek": 300, "pln": 200}
 _SYMBOLS = {"eur": "€", "usd": "$", "gbp": "£"}
+
+# Faults injected on /v1/ API requests (never on the hosted /pay/ pages or
+# /_emulator/ endpoints), each at the rate local/faults.py gives it.
+FAULT_KINDS = ("stripe_error", "stripe_rate_limit", "stripe_timeout")
+# Stripe's generic server error. No Stripe-Should-Retry header: stripe-python
+# retries any 5xx by itself (up to max_network_retries), and the request was
+# not processed nor stored under its idempotency key, so a retry runs afresh.
+API_ERROR_BODY = {"error": {"type": "api_error", "message": (
+    "An unknown error occurred while processing your request. (Injected by the Loket Stripe emulator: "
+    "stripe_error; the request was not processed.)")}}
+# Stripe's rate-limit answer (docs.stripe.com/rate-limits). Rate limiters run
+# before the idempotency layer, so nothing is stored; the SDK does not retry a
+# 429 that is not a lock_timeout, so the caller sees stripe.RateLimitError.
+RATE_LIMIT_BODY = {"error": {
+    "type": "invalid_request_error", "code": "rate_limit",
+    "doc_url": "https://stripe.com/docs/error-codes/rate-limit",
+    "message": "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."}}
 
 
 # --------------------------------------------------------------------------- #
@@ -271,6 +304,14 @@ class StripeEmulator:
         self._deliveries: list[dict] = []
         # (api key, Stripe-Account, Idempotency-Key) -> (method, path, params, status, body)
         self._idempotency: dict[tuple[str, str, str], tuple[str, str, dict, int, bytes]] = {}
+        # Injected faults: a count per kind, and one record per fault
+        # ({"kind", "phase", "method", "path", "at"}; phase "before"/"after" for timeouts).
+        self.injected: dict[str, int] = {kind: 0 for kind in FAULT_KINDS}
+        self.fault_log: list[dict] = []
+        # Where a stripe_timeout drops the connection: "before" processing,
+        # "after" it (object created, answer stored), or None for either, at random.
+        self.timeout_phase: str | None = None
+        self._fault_random = random.Random()
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -377,6 +418,25 @@ class StripeEmulator:
         for ev in events:
             self._deliver(ev["id"], sync_first=True)
         return ids
+
+    # ------------------------------------------------------------ faults
+    def _roll_fault(self, method: str, path: str) -> tuple[str, str | None] | None:
+        """Decide, per API request, whether to inject a fault: (kind, phase) or None."""
+        if faults.roll("stripe_error"):
+            kind, phase = "stripe_error", None
+        elif faults.roll("stripe_rate_limit"):
+            kind, phase = "stripe_rate_limit", None
+        elif faults.roll("stripe_timeout"):
+            kind, phase = "stripe_timeout", self.timeout_phase
+        else:
+            return None
+        with self._lock:
+            if kind == "stripe_timeout" and phase is None:
+                phase = "before" if self._fault_random.random() < 0.5 else "after"
+            self.injected[kind] += 1
+            self.fault_log.append({"kind": kind, "phase": phase, "method": method, "path": path,
+                                   "at": time.time()})
+        return kind, phase
 
     # ------------------------------------------------------------ events
     def _create_event(self, type_: str, obj: dict, *, idempotency_key: str | None = None) -> dict:
@@ -1111,6 +1171,14 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:
             return self._json(400, {"error": {"type": "invalid_request_error",
                                               "message": f"Invalid request body: {e}"}})
+        fault = emu._roll_fault(method, path)
+        if fault == ("stripe_error", None):
+            return self._json(500, API_ERROR_BODY)
+        if fault == ("stripe_rate_limit", None):
+            return self._json(429, RATE_LIMIT_BODY)
+        if fault == ("stripe_timeout", "before"):
+            return self._drop()
+        drop_after = fault == ("stripe_timeout", "after")
         idem = self.headers.get("Idempotency-Key") if method == "POST" else None
         if idem:
             # Keys are scoped to the account making the request (API key, and
@@ -1136,12 +1204,21 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Idempotency-Key": idem}
             if replay:
                 headers["Idempotent-Replayed"] = "true"
-            self._send(status, payload, "application/json", headers)
+            if not drop_after:
+                self._send(status, payload, "application/json", headers)
         else:
             status, obj, events = emu.handle_api(method, path, params, None)
-            self._json(status, obj)
+            if not drop_after:
+                self._json(status, obj)
         for ev_id in events:  # API-triggered events: delivered in the background
             emu._deliver(ev_id, sync_first=False)
+        if drop_after:  # processed and stored, but the answer never reaches the client
+            self._drop()
+
+    def _drop(self) -> None:
+        """Close the connection without answering: the client sees the
+        connection end before a response (stripe.APIConnectionError)."""
+        self.close_connection = True
 
     def _pay(self, method: str, path: str) -> None:
         emu = self.emulator
@@ -1201,6 +1278,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--expire-interval", type=float, default=30.0,
                     help="seconds between sweeps expiring overdue sessions (0 = off)")
     args = ap.parse_args(argv)
+    rates = faults.configure_from_env()  # LOKET_FAULTS, as for the rest of the local stack
 
     emu = StripeEmulator(args.host, args.port, api_key=args.api_key,
                          webhook_secret=args.webhook_secret, webhook_url=args.webhook_url,
@@ -1210,6 +1288,9 @@ def main(argv: list[str] | None = None) -> None:
     emu.start()
     print(f"Stripe emulator listening on {emu.url} (api key {emu.api_key}, "
           f"webhooks -> {emu.webhook_url or 'none'})", flush=True)
+    injected = {k: getattr(rates, k) for k in FAULT_KINDS if getattr(rates, k)}
+    if injected:
+        print(f"injecting faults: {injected}", flush=True)
     try:
         while True:
             if args.expire_interval > 0:

@@ -12,6 +12,7 @@ import requests
 import stripe
 from stripe._encode import _api_encode
 
+from local import faults
 from local.stripe_emulator import StripeEmulator, format_eur, parse_form
 
 API_KEY = "sk_test_loket_emulator"
@@ -79,6 +80,15 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_faults():
+    """These tests check the emulator's exact answers, so they run without
+    injected faults whatever LOKET_FAULTS says; the fault tests below turn
+    each fault on themselves."""
+    with faults.injected(**{name: 0.0 for name in ("stripe_error", "stripe_rate_limit", "stripe_timeout")}):
+        yield
 
 
 @pytest.fixture
@@ -587,3 +597,108 @@ def test_transfer_cannot_exceed_what_is_left_of_the_source_charge(client, emu):
                                                                       "source_transaction")
     assert "€ 11,50" in str(ei.value.user_message)
     assert client.v1.transfers.create({**base, "amount": 1150}).amount == 1150
+
+
+# --------------------------------------------------------------------------- injected faults
+
+
+@pytest.fixture
+def retrying(emu, monkeypatch):
+    """A client that retries like Loket's (max_network_retries=2), without the SDK's half-second backoff."""
+    from stripe._http_client import HTTPClient
+
+    monkeypatch.setattr(HTTPClient, "INITIAL_DELAY", 0.01)
+    monkeypatch.setattr(HTTPClient, "MAX_DELAY", 0.02)
+    return stripe.StripeClient(API_KEY, base_addresses={"api": emu.url}, max_network_retries=2)
+
+
+def test_fault_stripe_error(client, retrying, emu):
+    with faults.injected(stripe_error=1.0):
+        r = requests.post(f"{emu.url}/v1/checkout/sessions", headers={
+            "Authorization": f"Bearer {API_KEY}", "Idempotency-Key": "k-error"},
+            data=list(_api_encode(session_params())), timeout=10)
+        with pytest.raises(stripe.APIError) as ei:  # the SDK retries a 5xx itself, then gives up
+            retrying.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-error"})
+    assert r.status_code == 500 and r.json()["error"]["type"] == "api_error"
+    assert "Stripe-Should-Retry" not in r.headers
+    assert ei.value.http_status == 500
+    assert emu.injected == {"stripe_error": 4, "stripe_rate_limit": 0, "stripe_timeout": 0}
+    assert {(f["kind"], f["method"], f["path"]) for f in emu.fault_log} == {
+        ("stripe_error", "POST", "/v1/checkout/sessions")}
+    # nothing was processed nor stored under the key: the same request now creates the session
+    assert client.v1.checkout.sessions.list().data == []
+    s = client.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-error"})
+    assert "Idempotent-Replayed" not in s.last_response.headers
+
+
+def test_fault_stripe_rate_limit(client, retrying, emu):
+    with faults.injected(stripe_rate_limit=1.0):
+        with pytest.raises(stripe.RateLimitError) as ei:
+            retrying.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-429"})
+    assert ei.value.http_status == 429 and ei.value.error.code == "rate_limit"
+    assert ei.value.error.type == "invalid_request_error"
+    assert str(ei.value.user_message).startswith("Request rate limit exceeded.")
+    assert emu.injected["stripe_rate_limit"] == 1  # a real rate limit is not retried by the SDK
+    assert client.v1.checkout.sessions.list().data == []
+    assert client.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-429"}).status == "open"
+
+
+def test_fault_stripe_timeout_before_processing(client, emu):
+    emu.timeout_phase = "before"
+    with faults.injected(stripe_timeout=1.0):
+        with pytest.raises(stripe.APIConnectionError) as ei:
+            client.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-lost"})
+    assert ei.value.should_retry is True
+    assert emu.fault_log[0]["phase"] == "before"
+    assert client.v1.checkout.sessions.list().data == []
+    s = client.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-lost"})
+    assert "Idempotent-Replayed" not in s.last_response.headers
+
+
+def test_fault_stripe_timeout_after_processing_replays_on_retry(client, retrying, emu, receiver):
+    emu.timeout_phase = "after"
+    with faults.injected(stripe_timeout=1.0):
+        with pytest.raises(stripe.APIConnectionError):
+            client.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-done"})
+        # the SDK retries a lost connection with the same key; every answer is lost again
+        with pytest.raises(stripe.APIConnectionError):
+            retrying.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-done"})
+    assert emu.injected["stripe_timeout"] == 4
+    assert {f["phase"] for f in emu.fault_log} == {"after"}
+    created = client.v1.checkout.sessions.list().data
+    assert len(created) == 1  # processed once, replayed for every retry
+    again = retrying.v1.checkout.sessions.create(session_params(), {"idempotency_key": "k-done"})
+    assert again.id == created[0].id and again.last_response.headers["Idempotent-Replayed"] == "true"
+
+    # an action whose answer was lost still happened, and its events went out
+    emu.timeout_phase = None
+    pay(emu, again.id)
+    pi = client.v1.checkout.sessions.retrieve(again.id).payment_intent
+    with faults.injected(stripe_timeout=1.0):
+        emu.timeout_phase = "after"
+        with pytest.raises(stripe.APIConnectionError):
+            retrying.v1.refunds.create({"payment_intent": pi}, {"idempotency_key": "refund-1"})
+    refund = client.v1.refunds.create({"payment_intent": pi}, {"idempotency_key": "refund-1"})
+    assert refund.amount == 5150 and refund.last_response.headers["Idempotent-Replayed"] == "true"
+    receiver.wait_for(lambda h: sum(1 for x in h if "event" in x and x["event"].type == "charge.refunded") == 1)
+    assert [e["type"] for e in emu.events()].count("refund.created") == 1
+
+
+def test_faults_only_touch_the_api(client, emu):
+    s = client.v1.checkout.sessions.create(session_params())
+    with faults.injected(stripe_error=1.0, stripe_rate_limit=1.0, stripe_timeout=1.0):
+        assert requests.get(s.url, timeout=10).status_code == 200
+        assert requests.get(f"{emu.url}/_emulator/events", timeout=10).status_code == 200
+        assert pay(emu, s.id).status_code == 303
+    assert emu.injected == {"stripe_error": 0, "stripe_rate_limit": 0, "stripe_timeout": 0}
+
+
+def test_timeout_phase_is_random_by_default(client, emu):
+    emu._fault_random.seed(7)
+    with faults.injected(stripe_timeout=1.0):
+        for _ in range(12):
+            with pytest.raises(stripe.APIConnectionError):
+                client.v1.checkout.sessions.create(session_params())
+    phases = [f["phase"] for f in emu.fault_log]
+    assert set(phases) == {"before", "after"}
+    assert len(client.v1.checkout.sessions.list({"limit": 100}).data) == phases.count("after")
