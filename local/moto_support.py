@@ -9,24 +9,40 @@ of a transaction as their own actions (PutItem, UpdateItem, ...).
 CloudFormation and Cognito calls are likewise checked against the stack's or
 user pool's ARN, as AWS does.
 
-moto's in-memory DynamoDB is not thread-safe: two concurrent conditional
-writes can both pass their condition. Real DynamoDB serializes writes to an
-item, so the handler runs one request at a time; without this a concurrency
-test would be testing moto, not Loket.
+DynamoDB concurrency as in AWS. moto's in-memory DynamoDB is not
+thread-safe (a transaction deep-copies the table and restores it on
+failure), so requests on one table run one at a time, while different
+tables (different venues) run concurrently. Real DynamoDB does not queue a
+transaction behind another one on the same item: it cancels it with
+`TransactionConflict`. The handler does the same: a transaction touching an
+item that another transaction or write is working on is cancelled, and a
+single write on an item inside a running transaction gets
+`TransactionConflictException`. On top of those real conflicts, the rates in
+`local/faults.py` cancel transactions and conditional writes and throttle
+requests (docs/faults.md).
+
+SQS delivers a share of messages twice (at-least-once delivery), and S3
+answers 403 for a missing key to a caller without `s3:ListBucket`, as AWS
+does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass
+from typing import Any, Iterator
 from urllib.parse import urlparse
 
 import boto3
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.dynamodb.responses import DynamoHandler
-from moto.iam.access_control import IAMRequest
+from moto.iam.access_control import IAMRequest, S3IAMRequest
+from werkzeug.exceptions import HTTPException
+
+from local import faults
 
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
@@ -38,8 +54,12 @@ _TRANSACT_ACTIONS = {
     "ConditionCheck": "ConditionCheckItem",
     "Get": "GetItem",
 }
-_dynamodb_lock = threading.RLock()
 _installed = False
+_DATA_PLANE = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
+               "TransactWriteItems", "TransactGetItems", "DescribeTable"}
+_SINGLE_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
+_CONDITIONAL_WRITES = _SINGLE_WRITES | {"TransactWriteItems"}
+_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 
 def _table_actions(action: str, body: dict) -> list[tuple[str, str]]:
@@ -58,6 +78,8 @@ def _table_actions(action: str, body: dict) -> list[tuple[str, str]]:
 
 
 def _authorize_by_table(self: DynamoHandler, resource: str = "*") -> None:
+    if getattr(self, "_loket_authorized", False):
+        return  # already checked by _call_as_aws before the request waited for its table
     if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
         ActionAuthenticatorMixin.request_count += 1
         return
@@ -78,6 +100,182 @@ def _authorize_by_table(self: DynamoHandler, resource: str = "*") -> None:
         request.check_signature()
         arn = "*" if table == "*" else f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{table}"
         request.check_action_permitted(arn)
+
+
+
+# -- DynamoDB concurrency and faults ------------------------------------------------
+class _ItemsInFlight:
+    """Items some request is writing right now: (table, key) -> [transactions, single writes]."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], list[int]] = {}
+
+    def claim(self, items: list[tuple[str, str]], *, transaction: bool) -> list[bool]:
+        """Register `items`, or return which of them conflict (and register nothing)."""
+        with self._lock:
+            busy = [self._conflicts(item, transaction) for item in items]
+            if not any(busy):
+                for item in items:
+                    self._items.setdefault(item, [0, 0])[0 if transaction else 1] += 1
+            return busy
+
+    def _conflicts(self, item: tuple[str, str], transaction: bool) -> bool:
+        transactions, writes = self._items.get(item, (0, 0))
+        # A transaction conflicts with any write in progress on its items; two
+        # single writes on one item are simply serialised by DynamoDB.
+        return transactions > 0 or (transaction and writes > 0)
+
+    def release(self, items: list[tuple[str, str]], *, transaction: bool) -> None:
+        with self._lock:
+            for item in items:
+                counts = self._items[item]
+                counts[0 if transaction else 1] -= 1
+                if counts == [0, 0]:
+                    del self._items[item]
+
+
+_in_flight = _ItemsInFlight()
+# What the stand-in answered instead of running a request, for tests and benchmarks.
+refused: dict[str, int] = {"conflict": 0, "injected_conflict": 0, "throttle": 0}
+_table_locks: dict[str, threading.Lock] = {}
+_table_locks_guard = threading.Lock()
+_control_plane_lock = threading.Lock()
+
+
+def _table_lock(name: str) -> threading.Lock:
+    with _table_locks_guard:
+        return _table_locks.setdefault(name, threading.Lock())
+
+
+@contextlib.contextmanager
+def _tables_locked(names: list[str]) -> Iterator[None]:
+    """One request per table at a time (moto is not thread-safe); several
+    tables are locked in name order so two requests cannot deadlock."""
+    with contextlib.ExitStack() as stack:
+        for name in sorted(set(names)):
+            stack.enter_context(_table_lock(name))
+        yield
+
+
+def _written_items(handler: DynamoHandler, action: str, body: dict) -> list[tuple[str, str]]:
+    def item_key(table: str, spec: dict) -> tuple[str, str]:
+        if "Key" in spec:
+            key = spec["Key"]
+        else:  # a Put names its key inside the item
+            schema = handler.dynamodb_backend.get_table(table)
+            names = [schema.hash_key_attr] + ([schema.range_key_attr] if schema.range_key_attr else [])
+            key = {name: spec["Item"].get(name) for name in names}
+        return table, json.dumps(key, sort_keys=True)
+
+    if action == "TransactWriteItems":
+        return [item_key(spec["TableName"], spec) for entry in body.get("TransactItems", []) for spec in entry.values()]
+    if action in _SINGLE_WRITES:
+        return [item_key(body["TableName"], body)]
+    return []
+
+
+def _error(code: str, message: str, **extra: Any) -> tuple[int, dict[str, str], str]:
+    return 400, {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}, json.dumps(
+        {"__type": _ERROR_PREFIX + code, "message": message, **extra})
+
+
+def _transaction_conflict(conflicting: list[bool]) -> tuple[int, dict[str, str], str]:
+    reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"} if busy
+               else {"Code": "None"} for busy in conflicting]
+    summary = ", ".join(r["Code"] for r in reasons)
+    return _error("TransactionCanceledException",
+                  f"Transaction cancelled, please refer cancellation reasons for specific reasons [{summary}]",
+                  CancellationReasons=reasons)
+
+
+def _throttled() -> tuple[int, dict[str, str], str]:
+    if faults.roll("dynamodb_throttle"):  # a second roll picks which of AWS's two throttling answers
+        return _error("ThrottlingException", "Throughput exceeds the current capacity for one or more global "
+                                             "secondary indexes. DynamoDB is automatically scaling your index.")
+    return _error("ProvisionedThroughputExceededException",
+                  "The level of configured provisioned throughput for the table was exceeded. Consider increasing "
+                  "your provisioning level with the UpdateTable API.")
+
+
+def _is_conditional(action: str, body: dict) -> bool:
+    if action == "TransactWriteItems":
+        return True
+    return action in _SINGLE_WRITES and "ConditionExpression" in body
+
+
+def _call_as_aws(handler: DynamoHandler, original_call_action) -> Any:
+    """IAM first, then what DynamoDB itself would answer under contention."""
+    action = handler._get_action()
+    if action not in _DATA_PLANE:
+        with _control_plane_lock:
+            return original_call_action(handler)
+    try:
+        _authorize_by_table(handler)
+    except HTTPException:
+        return original_call_action(handler)  # moto renders the refusal as it always does
+    handler._loket_authorized = True
+    body = json.loads(handler.raw_body or b"{}")
+    if faults.roll("dynamodb_throttle"):
+        refused["throttle"] += 1
+        return _throttled()
+    items = _written_items(handler, action, body)
+    transaction = action == "TransactWriteItems"
+    if _is_conditional(action, body) and faults.roll("dynamodb_conflict"):
+        busy = [True] * len(items)
+        refused["injected_conflict"] += 1
+    else:
+        busy = _in_flight.claim(items, transaction=transaction)
+        if not any(busy):
+            try:
+                with _tables_locked([table for table, _ in _table_actions(action, body) if table != "*"]):
+                    return original_call_action(handler)
+            finally:
+                _in_flight.release(items, transaction=transaction)
+        refused["conflict"] += 1
+    if transaction:
+        return _transaction_conflict(busy)
+    return _error("TransactionConflictException", "Transaction is ongoing for the item")
+
+
+# -- SQS: at-least-once delivery ---------------------------------------------------
+def _install_sqs_redelivery() -> None:
+    from moto.sqs.models import SQSBackend
+
+    original_send = SQSBackend.send_message
+
+    def send_at_least_once(self, queue_name, message_body, *args, **kwargs):  # noqa: ANN001 - moto's signature
+        message = original_send(self, queue_name, message_body, *args, **kwargs)
+        if faults.roll("sqs_duplicate") and not queue_name.endswith(".fifo"):
+            original_send(self, queue_name, message_body, *args, **kwargs)
+        return message
+
+    SQSBackend.send_message = send_at_least_once
+
+
+# -- S3: a missing key is 403 without s3:ListBucket --------------------------------
+def _install_s3_missing_key_403() -> None:
+    from moto.s3.exceptions import MissingKey
+    from moto.s3.responses import S3Response
+
+    def refuse_like_s3(original):
+        def answer(self, *args, **kwargs):  # noqa: ANN001 - moto's signature
+            try:
+                return original(self, *args, **kwargs)
+            except MissingKey:
+                if ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT:
+                    parsed = urlparse(self.uri)
+                    request = S3IAMRequest(account_id=self.current_account, method=self.method,
+                                           path=parsed.path + ("?" + parsed.query if parsed.query else ""),
+                                           data=self.data, body=self.raw_body, headers=self.headers,
+                                           action="ListBucket")
+                    request.check_action_permitted(f"arn:aws:s3:::{self.bucket_name}")  # raises AccessDenied
+                raise
+
+        return answer
+
+    S3Response.get_object = refuse_like_s3(S3Response.get_object)
+    S3Response.head_object = refuse_like_s3(S3Response.head_object)
 
 
 def _cloudformation_stack_resource(self) -> str:
@@ -101,9 +299,8 @@ def authorize_dynamodb_by_table() -> None:
         return
     original_call_action = DynamoHandler.call_action
 
-    def serialized_call_action(self):  # noqa: ANN001 - moto's signature
-        with _dynamodb_lock:
-            return original_call_action(self)
+    def call_action_as_aws(self):  # noqa: ANN001 - moto's signature
+        return _call_as_aws(self, original_call_action)
 
     from moto.cloudformation.responses import CloudFormationResponse
 
@@ -112,7 +309,9 @@ def authorize_dynamodb_by_table() -> None:
     CloudFormationResponse._determine_resource = _cloudformation_stack_resource
     CognitoIdpResponse._determine_resource = _cognito_pool_resource
     DynamoHandler._authenticate_and_authorize_normal_action = _authorize_by_table
-    DynamoHandler.call_action = serialized_call_action
+    DynamoHandler.call_action = call_action_as_aws
+    _install_sqs_redelivery()
+    _install_s3_missing_key_403()
     _installed = True
 
 
