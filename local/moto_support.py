@@ -297,6 +297,7 @@ def authorize_dynamodb_by_table() -> None:
     global _installed
     if _installed:
         return
+    __import__("local.moto_iam", fromlist=["install"]).install()  # IAM conditions, boundaries, PassRole, stack roles
     original_call_action = DynamoHandler.call_action
 
     def call_action_as_aws(self):  # noqa: ANN001 - moto's signature
