@@ -7,6 +7,7 @@ what a newcomer runs.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "h
     os.environ.update({"AWS_ENDPOINT_URL": local_aws.endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     outputs = provisioning.deploy_platform(local_aws.operator, STAGE, local=True, poll=0.05)
     pool_id, client_id = _user_pool(local_aws)
+    secret_parameters = _put_local_secrets(local_aws)
     stripe = StripeEmulator(port=stripe_port, webhook_url=webhook_url).start()
     env = {
         "AWS_ENDPOINT_URL": local_aws.endpoint,
@@ -66,6 +68,9 @@ def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "h
         "LOKET_USER_POOL_CLIENT_ID": client_id,
         "LOKET_COGNITO_JWKS_URL": f"{local_aws.endpoint}/{pool_id}/.well-known/jwks.json",
         "LOKET_STRIPE_API_BASE": stripe.url,
+        # Names only: the emulator's key and webhook secret are read from moto's
+        # Parameter Store, through the same code path as in AWS.
+        **secret_parameters,
         "LOKET_PUBLIC_BASE_URL": public_base_url,
         "POWERTOOLS_SERVICE_NAME": "loket",
         "POWERTOOLS_METRICS_NAMESPACE": "Loket",
@@ -81,10 +86,11 @@ def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "h
 
 def _reset_process_caches() -> None:
     from chalicelib import bootstrap
-    from chalicelib.adapters import aws, identity, payments
+    from chalicelib.adapters import aws, identity, payments, secrets
     from chalicelib.settings import get_settings
 
     get_settings.cache_clear()
+    secrets.forget()
     aws.own_session.cache_clear()
     payments._client.cache_clear()
     identity._jwks.cache_clear()
@@ -104,6 +110,50 @@ def _user_pool(local_aws: LocalAws) -> tuple[str, str]:
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
     cognito.create_group(UserPoolId=pool_id, GroupName="network-admin")
     return pool_id, client_id
+
+
+def _put_local_secrets(local_aws: LocalAws) -> dict[str, str]:
+    """The emulator's Stripe key and webhook secret as SecureString parameters
+    in moto, written by the operator as `local/deploy.py` does in AWS; returns
+    the environment naming them."""
+    from chalicelib import settings
+
+    _authorize_ssm_by_parameter()
+    ssm = local_aws.operator.client("ssm", endpoint_url=local_aws.endpoint)
+    values = {settings.STRIPE_SECRET_KEY: settings.EMULATOR_KEY,
+              settings.STRIPE_WEBHOOK_SECRET: settings.EMULATOR_WEBHOOK_SECRET}
+    env = {}
+    for secret, value in values.items():
+        name = settings.secret_parameter_name(STAGE, secret)
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        env[settings.SECRET_PARAMETER_VARIABLES[secret]] = name
+    return env
+
+
+def _authorize_ssm_by_parameter() -> None:
+    """moto authorizes SSM calls against "*", AWS against each parameter's ARN
+    (the API's policy names only `parameter/loket/{stage}/stripe/*`). Same
+    approach as moto_support's CloudFormation and Cognito resources; it belongs
+    there and moves when that file is free."""
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    if getattr(SimpleSystemManagerResponse, "_loket_by_parameter", False):
+        return
+    original = SimpleSystemManagerResponse._authenticate_and_authorize_normal_action
+
+    def by_parameter(self, resource: str = "*") -> None:  # noqa: ANN001 - moto's signature
+        body = json.loads(self.raw_body or b"{}") if self.raw_body else {}
+        names = body.get("Names") or ([body["Name"]] if body.get("Name") else [])
+        if not names:
+            return original(self, resource)
+        for name in names:
+            if not name.startswith("arn:"):
+                name = f"arn:aws:ssm:{self.region}:{self.current_account}:parameter/{name.lstrip('/')}"
+            original(self, name)
+        return None
+
+    SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = by_parameter
+    SimpleSystemManagerResponse._loket_by_parameter = True
 
 
 def upload_storefront(local_aws: LocalAws, bucket: str) -> int:

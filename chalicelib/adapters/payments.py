@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.adapters import secrets
 from chalicelib.errors import InvalidSignature, PaymentProviderUnavailable
 from chalicelib.settings import get_settings
 
@@ -24,7 +25,7 @@ def _client():
     kwargs: dict[str, Any] = {"max_network_retries": 2}
     if settings.uses_stripe_emulator:
         kwargs["base_addresses"] = {"api": settings.stripe_api_base}
-    return stripe.StripeClient(settings.stripe_secret_key, **kwargs)
+    return stripe.StripeClient(secrets.stripe_secret_key(), **kwargs)
 
 
 def _call(fn, *args, **kwargs):
@@ -106,7 +107,8 @@ def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
     if not signature:
         raise InvalidSignature("Missing Stripe-Signature header.")
     try:
-        event = stripe.Webhook.construct_event(payload, signature, get_settings().stripe_webhook_secret)
+        secret = secrets.stripe_webhook_secret()  # before parsing: a missing secret never accepts anything
+        event = stripe.Webhook.construct_event(payload, signature, secret)
     except (stripe.SignatureVerificationError, ValueError) as error:
         raise InvalidSignature("The Stripe signature does not match this payload.") from error
     return event.to_dict() if hasattr(event, "to_dict") else dict(event)
