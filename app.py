@@ -4,6 +4,7 @@ import os
 
 from chalice import Chalice, Rate
 
+from chalicelib.api import http
 from chalicelib.api.network import network
 from chalicelib.api.public import public
 from chalicelib.api.staff import staff
@@ -12,11 +13,26 @@ from chalicelib.observability import logger
 
 STAGE = os.environ.get("LOKET_STAGE", "local")
 
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # Fail closed at cold start: a deployed function without its secrets'
+    # names, its public URL or the rest of its configuration refuses to start
+    # (the init error names what is missing) instead of falling back to the
+    # emulator or localhost. Packaging (`chalice package`) imports this module
+    # outside Lambda and is not affected.
+    from chalicelib.settings import get_settings
+
+    get_settings()
+else:
+    # chalice local and the test client: answer unknown paths as the deployed
+    # API Gateway does (local/deploy.py `gateway_responses`).
+    http.mirror_gateway_responses_locally()
+
 app = Chalice(app_name="loket")
 app.register_blueprint(public)
 app.register_blueprint(staff)
 app.register_blueprint(network)
 app.register_blueprint(stripe_in)
+app.register_middleware(http.framework_problems, "http")
 
 
 @app.middleware("http")

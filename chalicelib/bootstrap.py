@@ -1,4 +1,13 @@
-"""Wiring: which store a request or job gets. Built lazily, cached per process."""
+"""Wiring: which store a request or job gets. Built lazily, cached per process.
+
+A venue's store (on the venue's own IAM role) is built in one place,
+`_venue_store`, and reached by two doors only:
+  - the route gate in `api/http.py` (`route(..., venue_access=...)`), which
+    first verifies the caller for the route's venue and hands the view its store;
+  - `worker_store`, for SQS consumers, scheduled jobs and onboarding, which act
+    for the network on registered venues, not for a caller.
+HTTP views never build a store themselves (tests/test_isolation.py checks it).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +27,9 @@ def network() -> NetworkStore:
     return NetworkStore()
 
 
-def store_for(venue: str) -> VenueStore:
-    """The venue's store on the venue's own credentials. Call only after the
-    caller was authorised for `venue` (public buyers: only for public actions)."""
+def _venue_store(venue: str) -> VenueStore:
+    """The venue's store on the venue's own credentials. Private: only the
+    route gate (api/http.py) and `worker_store` call it."""
     session = tenancy.venue_session(venue)
     with _lock:
         cached = _stores.get(venue)
@@ -30,6 +39,21 @@ def store_for(venue: str) -> VenueStore:
     with _lock:
         _stores[venue] = (session, store)
     return store
+
+
+def worker_store(venue: str) -> VenueStore:
+    """A venue's store for workers and jobs (payment settlement, the
+    every-minute job, onboarding and offboarding), which iterate the network's
+    venues rather than serve a caller. Never call this from an HTTP view: a
+    view receives its store from the route gate."""
+    return _venue_store(venue)
+
+
+# Transitional name for callers not yet moved to `worker_store`
+# (workers/jobs.py, workers/payment_events.py, services/venues.py,
+# local/demo.py, tests/test_capacity.py). No module under chalicelib/api/ may
+# use it; remove it once those callers have moved.
+store_for = worker_store
 
 
 def reset() -> None:

@@ -12,7 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib.adapters import aws
-from chalicelib.errors import Conflict, NotAuthenticated
+from chalicelib.errors import Conflict, InvalidInput, NotAuthenticated
+from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 
 NETWORK_ADMIN = "network-admin"
@@ -81,17 +82,68 @@ def sign_in(username: str, password: str) -> dict[str, Any]:
     return {"id_token": tokens["IdToken"], "expires_in": tokens["ExpiresIn"]}
 
 
+# The staff pool's password policy, mirrored here so a password is checked
+# before an account is created. The pool's own definitions are in
+# infra/platform.yaml (UserPool) and local/stack.py (`_user_pool`);
+# tests/test_http_edge.py fails if the three disagree. (Reading it with
+# DescribeUserPool would need one more permission for the API's role.)
+PASSWORD_POLICY = {"MinimumLength": 12, "RequireLowercase": True, "RequireNumbers": True,
+                   "RequireUppercase": False, "RequireSymbols": False}
+_COGNITO_SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
+
+
+def password_problems(password: str, policy: dict[str, Any] = PASSWORD_POLICY) -> list[str]:
+    """What `password` lacks under Cognito's password policy (empty: acceptable)."""
+    problems = []
+    if len(password) < policy["MinimumLength"]:
+        problems.append(f"at least {policy['MinimumLength']} characters")
+    if policy.get("RequireLowercase") and not any(c.islower() for c in password):
+        problems.append("a lowercase letter")
+    if policy.get("RequireUppercase") and not any(c.isupper() for c in password):
+        problems.append("an uppercase letter")
+    if policy.get("RequireNumbers") and not any(c.isdigit() for c in password):
+        problems.append("a digit")
+    if policy.get("RequireSymbols") and not any(c in _COGNITO_SYMBOLS for c in password):
+        problems.append("a symbol")
+    return problems
+
+
+def _password_refused(detail: str) -> InvalidInput:
+    return InvalidInput(f"Choose another password: {detail}.",
+                        errors=[{"field": "password", "message": detail, "code": "password_policy"}])
+
+
 def create_staff(username: str, password: str, groups: list[str], *, client: Any = None,
                  pool_id: str | None = None) -> None:
+    """Create a staff account, or nothing: the password is checked against the
+    pool's policy first, and if Cognito still refuses it (or a group) after the
+    user was created, the user is deleted again so the name is not burned."""
+    lacking = password_problems(password)
+    if lacking:
+        raise _password_refused("it needs " + ", ".join(lacking))
     cognito = client or aws.client("cognito-idp")
     pool = pool_id or get_settings().user_pool_id
     try:
         cognito.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
     except cognito.exceptions.UsernameExistsException:
         raise Conflict(f"A staff account '{username}' already exists.")
-    cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password, Permanent=True)
-    for group in groups:
-        cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+    try:
+        cognito.admin_set_user_password(UserPoolId=pool, Username=username, Password=password, Permanent=True)
+        for group in groups:
+            cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group)
+    except Exception as error:
+        _delete_half_created(cognito, pool, username)
+        if isinstance(error, cognito.exceptions.InvalidPasswordException):
+            raise _password_refused("the staff sign-in service does not accept it "
+                                    f"({error.response['Error'].get('Message', 'password policy')})") from error
+        raise
+
+
+def _delete_half_created(cognito: Any, pool: str, username: str) -> None:
+    try:
+        cognito.admin_delete_user(UserPoolId=pool, Username=username)
+    except Exception:  # the original error matters more; the name stays taken
+        logger.exception("could not roll back a half-created staff account")
 
 
 def ensure_group(name: str, *, client: Any = None, pool_id: str | None = None) -> None:

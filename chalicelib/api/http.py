@@ -1,14 +1,45 @@
-"""HTTP helpers shared by the blueprints: problem+json, body parsing, staff auth."""
+"""The HTTP edge shared by the blueprints: the route gate, problem+json,
+body parsing with limits, staff auth.
+
+The route gate
+--------------
+Every route is registered with `route()`, which declares who may call it:
+
+    @route(staff, "/venues/{venue}/orders", methods=["GET"], venue_access="lead")
+    def list_orders(venue, *, store, caller): ...
+
+`venue_access` is required on every route whose path has `{venue}`:
+
+  "lead"          the venue's ticketing lead. The view gets `store` (that venue's
+                  store, on that venue's own IAM role) and `caller` (the verified
+                  `identity.Staff`).
+  "clerk"         any staff member of the venue (clerk or lead): `store`, `caller`.
+  "public"        buyers, no sign-in; the venue must be active. With `{venue}` in
+                  the path the view gets `store`; without it (the venues come
+                  from the body or the basket) it gets `stores`, a callable
+                  venue -> store that opens only active venues (404 otherwise).
+  "network-admin" network administrators; the view gets `caller`, never a store:
+                  the network manages the registry, not the venues' customers.
+
+Staff are checked from the verified id token in this one place: anyone who is
+not staff of the route's venue gets the same 404 as for a venue that does not
+exist (a 403 would confirm it exists); a clerk on a lead route gets 403. The
+gate is the only code under api/ that builds a venue store
+(tests/test_isolation.py checks every route and every api module).
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import re
+import uuid
 from typing import Any, Callable, TypeVar
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import bootstrap
 from chalicelib.adapters import identity
 from chalicelib.errors import (
     Forbidden,
@@ -20,55 +51,169 @@ from chalicelib.errors import (
     validation_problem,
 )
 from chalicelib.observability import logger
+from chalicelib.services import sales
+from chalicelib.settings import ConfigurationError
 
 M = TypeVar("M", bound=BaseModel)
 PROBLEM_JSON = "application/problem+json"
 
+VENUE_ACCESS = ("lead", "clerk", "public", "network-admin")
+STAFF_ACCESS = ("lead", "clerk")
 
-def problem_response(problem: Problem, request_id: str | None, path: str | None) -> Response:
+# Bodies are small JSON objects (a reservation, a checkout, an event): anything
+# bigger or deeper is refused before it is parsed.
+MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+
+
+# -- problems the edge itself answers -------------------------------------------------
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "The request body is too large"
+
+
+class NestingTooDeep(Problem):
+    status, slug, title = 400, "nesting-too-deep", "The request body is nested too deeply"
+
+
+class UnsupportedMediaType(Problem):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported Content-Type"
+
+
+class MethodNotAllowed(Problem):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class NoSuchRoute(Problem):
+    status, slug, title = 404, "no-such-route", "There is no such address"
+
+
+class ServiceMisconfigured(Problem):
+    status, slug, title = 503, "service-misconfigured", "Loket is not configured to do this right now"
+
+
+NO_SUCH_ROUTE_DETAIL = "There is no such address or method in the Loket API. Check the path and the method."
+
+
+def problem_response(problem: Problem, request_id: str | None, path: str | None,
+                     headers: dict[str, str] | None = None) -> Response:
     body = problem.to_dict(instance=path)
     if request_id:
         body["request_id"] = request_id
-    headers = {"Content-Type": PROBLEM_JSON}
+    all_headers = {**(headers or {}), "Content-Type": PROBLEM_JSON}
     if problem.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="loket"'
-    return Response(body=json.dumps(body), status_code=problem.status, headers=headers)
+        all_headers["WWW-Authenticate"] = 'Bearer realm="loket"'
+    return Response(body=json.dumps(body), status_code=problem.status, headers=all_headers)
 
 
-def route(blueprint: Any, path: str, **options: Any) -> Callable:
-    """Register a view whose errors become problem+json. (Chalice turns view
-    exceptions into its own 500 before any middleware could see them.)"""
+# -- the route gate --------------------------------------------------------------------
+def _check_declaration(path: str, venue_access: str | None) -> None:
+    if venue_access is not None and venue_access not in VENUE_ACCESS:
+        raise ValueError(f"{path}: venue_access must be one of {VENUE_ACCESS}, not {venue_access!r}")
+    # A {venue} route without venue_access is refused by
+    # tests/test_isolation.py; it will be refused here too, at registration,
+    # once api/public.py's views are converted to the gate.
+    if venue_access in STAFF_ACCESS and "{venue}" not in path:
+        raise ValueError(f"{path}: venue_access={venue_access!r} needs {{venue}} in the path")
+
+
+def _active(venue: str) -> None:
+    sales.active_venue(bootstrap.network(), venue)  # unknown or not active: 404 before any credentials
+
+
+def _active_venue_store(venue: str):
+    """What a public route without {venue} gets as `stores`."""
+    _active(venue)
+    return bootstrap._venue_store(venue)
+
+
+def _admit(venue_access: str | None, request: Any, venue: str | None) -> dict[str, Any]:
+    """Check the caller for the route and return what the view is handed."""
+    if venue_access is None:
+        return {}
+    if venue_access == "network-admin":
+        return {"caller": network_admin(request)}
+    if venue_access in STAFF_ACCESS:
+        caller = venue_staff(request, venue or "", lead=venue_access == "lead")
+        _active(venue or "")
+        return {"caller": caller, "store": bootstrap._venue_store(venue or "")}
+    if venue is None:
+        return {"stores": _active_venue_store}
+    return {"store": _active_venue_store(venue)}
+
+
+def route(blueprint: Any, path: str, *, venue_access: str | None = None, **options: Any) -> Callable:
+    """Register a view behind the gate (see the module docstring); its
+    errors become problem+json. (Chalice turns view exceptions into its own
+    500 before any middleware could see them.)"""
+    _check_declaration(path, venue_access)
 
     def register(view: Callable) -> Callable:
         @functools.wraps(view)
-        def handled(*args: Any, **kwargs: Any) -> Any:
+        def handled(**params: Any) -> Any:
             request = blueprint.current_request
             request_id = (request.context or {}).get("requestId")
             try:
-                return view(*args, **kwargs)
+                granted = _admit(venue_access, request, params.get("venue"))
+                return view(**params, **granted)
             except Problem as problem:
                 logger.info("request refused", extra={"problem": problem.slug, "status": problem.status, "route": path})
                 return problem_response(problem, request_id, request.path)
+            except ConfigurationError as error:
+                logger.error("not configured", extra={"route": path, "configuration": str(error)})
+                return problem_response(ServiceMisconfigured("Loket cannot do this until it is configured; the "
+                                                             "operators have been told. Try again later."),
+                                        request_id, request.path)
             except Exception:
                 logger.exception("unhandled error", extra={"route": path})
                 return problem_response(InternalError("Something went wrong on our side. Quote the request id "
                                                       "when you report it."), request_id, path)
 
+        handled.venue_access = venue_access  # read by tests/test_isolation.py
         return blueprint.route(path, **options)(handled)
 
     return register
 
 
+# -- responses and bodies --------------------------------------------------------------
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, default=str), status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON `text` nests objects/arrays deeper than `limit`, counted
+    without parsing (json.loads recurses and raises RecursionError on deep
+    input). Brackets inside strings do not count."""
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if bracket.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def parse(request: Any, model: type[M]) -> M:
     raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body is {len(raw)} bytes; at most {MAX_BODY_BYTES} bytes are accepted.",
+                              max_bytes=MAX_BODY_BYTES)
     try:
-        data = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError) as error:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as error:
+        raise MalformedRequest("The body is not valid UTF-8 JSON.") from error
+    if _too_deep(text):
+        raise NestingTooDeep(f"The body nests objects or arrays more than {MAX_JSON_DEPTH} levels deep.",
+                             max_depth=MAX_JSON_DEPTH)
+    try:
+        data = json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError) as error:
         raise MalformedRequest("The body is not valid JSON.") from error
     if not isinstance(data, dict):
         raise MalformedRequest("The body must be a JSON object.")
@@ -82,6 +227,7 @@ def header(request: Any, name: str) -> str | None:
     return {k.lower(): v for k, v in (request.headers or {}).items()}.get(name.lower())
 
 
+# -- who is calling --------------------------------------------------------------------
 def staff(request: Any) -> identity.Staff:
     value = header(request, "authorization") or ""
     scheme, _, token = value.partition(" ")
@@ -117,3 +263,67 @@ def idempotency_key(request: Any, *, required: bool, min_length: int = 8) -> str
         raise MalformedRequest("Send an Idempotency-Key header (a fresh random UUID per checkout) so a retry "
                                "never creates a second order.")
     return key
+
+
+# -- answers the framework gives before any view runs ----------------------------------
+def framework_problems(event: Any, get_response: Callable) -> Response:
+    """HTTP middleware: Chalice's own error answers (415 for a Content-Type a
+    route does not accept, 405 for a method a path does not have, its 500 and
+    400) are `{"Code", "Message"}` JSON; rewrite them as problem+json with a
+    stable type. Nothing ran, so nothing was written."""
+    response = get_response(event)
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    status = response.status_code
+    method = getattr(event, "method", "")
+    if status == 415:
+        content_type = header(event, "content-type") or ""
+        problem: Problem = UnsupportedMediaType(f"This address accepts application/json bodies, not "
+                                                f"{content_type!r}.")
+    elif status == 405:
+        allowed = response.headers.get("Allow", "")
+        problem = MethodNotAllowed(f"{method} is not allowed here; allowed: {allowed}.", allowed=allowed.split(", "))
+    elif status == 400:
+        problem = MalformedRequest(str(body.get("Message", "Bad request.")))
+    elif status >= 500:
+        problem = InternalError("Something went wrong on our side. Quote the request id when you report it.")
+    else:
+        problem = Problem(str(body.get("Message", "")))
+        problem.status = status
+    request_id = ((getattr(event, "context", None) or {}).get("requestId"))
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return problem_response(problem, request_id, getattr(event, "path", None), headers)
+
+
+def gateway_problem_body(problem: Problem, path: str, request_id: str) -> str:
+    body = problem.to_dict(instance=path)
+    body["request_id"] = request_id
+    return json.dumps(body)
+
+
+def mirror_gateway_responses_locally() -> None:
+    """On `chalice local` and in `chalice.test.Client`, answer an unknown
+    path as the deployed API does (local/deploy.py configures API Gateway's
+    MISSING_AUTHENTICATION_TOKEN gateway response): 404 problem+json, instead
+    of API Gateway's 403 "Missing Authentication Token" / "Authorization
+    header requires 'Credential'". Never called inside Lambda."""
+    from chalice import local
+
+    if getattr(local.LocalGateway, "_loket_gateway_responses", False):
+        return
+    original = local.LocalGateway.handle_request
+
+    def handle_request(self, method, path, headers, body):  # noqa: ANN001 - chalice's signature
+        try:
+            return original(self, method, path, headers, body)
+        except local.ForbiddenError as error:
+            if error.headers.get("x-amzn-ErrorType") != "UnauthorizedException":
+                raise
+            request_id = error.headers.get("x-amzn-RequestId") or str(uuid.uuid4())
+            return {"statusCode": 404, "multiValueHeaders": {},
+                    "headers": {"Content-Type": PROBLEM_JSON, "x-amzn-RequestId": request_id},
+                    "body": gateway_problem_body(NoSuchRoute(NO_SUCH_ROUTE_DETAIL), path.split("?")[0], request_id)}
+
+    local.LocalGateway.handle_request = handle_request
+    local.LocalGateway._loket_gateway_responses = True
