@@ -1,7 +1,10 @@
 """Venues are isolated by AWS itself, and the API never reveals another
 venue's data, or even whether it exists."""
 
+import ast
+import json
 import re
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -124,3 +127,109 @@ def test_onboarding_and_offboarding_a_venue_through_the_network_api(api, loket):
     assert api.call("GET", "/network/venues/zaal-test", token=admin).status_code == 404
     tables = loket.operator.client("dynamodb").list_tables()["TableNames"]
     assert "loket-local-venue-zaal-test" not in tables
+
+
+# -- isolation by construction: every venue route goes through the gate ----------------------
+API_DIR = Path(__file__).resolve().parents[1] / "chalicelib" / "api"
+STORE_BUILDERS = {"store_for", "worker_store", "_venue_store", "venue_session", "VenueStore"}
+
+
+def test_every_venue_route_declares_its_access_and_no_view_builds_a_venue_store(app):
+    from chalicelib.api.http import VENUE_ACCESS
+
+    undeclared, declared = [], 0
+    for path, methods in app.app.routes.items():
+        for method, entry in methods.items():
+            access = getattr(entry.view_function, "venue_access", "not registered through the gate")
+            if path.startswith("/venues/") or "{venue}" in path:
+                if access not in VENUE_ACCESS:
+                    undeclared.append(f"{method} {path}: {access}")
+                declared += 1
+            if path.startswith("/venues/{venue}/"):
+                assert access in ("lead", "clerk"), (method, path, access)
+    assert declared >= 15
+    assert not undeclared, "routes with {venue} outside the gate:\n" + "\n".join(undeclared)
+
+    builders = []
+    for module in sorted(API_DIR.glob("*.py")):
+        if module.name == "http.py":  # the gate itself
+            continue
+        for node in ast.walk(ast.parse(module.read_text(), filename=str(module))):
+            name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+            if name in STORE_BUILDERS:
+                builders.append(f"{module.name}:{node.lineno} uses {name}")
+    assert not builders, "api modules must get their store from the gate:\n" + "\n".join(builders)
+
+
+def test_the_gate_refuses_a_staff_route_without_a_venue_and_an_unknown_access_level():
+    from chalice import Blueprint
+
+    from chalicelib.api.http import route
+
+    blueprint = Blueprint("gate-check")
+    with pytest.raises(ValueError, match="needs \\{venue\\}"):
+        route(blueprint, "/orders", methods=["GET"], venue_access="lead")
+    with pytest.raises(ValueError, match="venue_access must be one of"):
+        route(blueprint, "/venues/{venue}/x", methods=["GET"], venue_access="everyone")
+
+
+def test_a_clerk_sees_no_buyer_unless_the_venue_allows_it_and_every_read_is_audited(api):
+    hold = api.hold(api.new_event("club-kaap"), quantity=2).data
+    checkout = api.checkout([hold], email="privacy.buyer@example.be").data
+    order_id = api.basket(checkout).data["orders"][0]["order_id"]
+    lead, clerk = api.token("club-kaap-lead"), api.token("club-kaap-kassa")
+    path = f"/venues/club-kaap/orders/{order_id}"
+    audit_before = api.call("GET", "/venues/club-kaap/audit", token=lead).data
+
+    # Default: the clerk finds the order at the counter, without the buyer's name or e-mail.
+    assert api.call("GET", "/venues/club-kaap/settings/privacy", token=clerk).data["clerks_see_buyer"] is False
+    at_counter = api.call("GET", path, token=clerk)
+    assert at_counter.status_code == 200 and at_counter.data["order_id"] == order_id
+    assert at_counter.data["buyer"] is None and at_counter.data["buyer_shown"] is False
+    assert "privacy.buyer@example.be" not in json.dumps(at_counter.data) and "An Peeters" not in json.dumps(at_counter.data)
+    assert at_counter.data["status"] == "pending" and at_counter.data["total"] == 5000
+    assert "privacy.buyer@example.be" not in json.dumps(api.call("GET", "/venues/club-kaap/orders", token=lead).data)
+    assert api.call("GET", "/venues/club-kaap/audit", token=lead).data == audit_before  # nothing personal was read
+
+    # Only the lead may change the setting or read the log.
+    assert api.call("PUT", "/venues/club-kaap/settings/privacy", {"clerks_see_buyer": True}, token=clerk).status_code == 403
+    assert api.call("GET", "/venues/club-kaap/audit", token=clerk).status_code == 403
+    assert api.call("PUT", "/venues/club-kaap/settings/privacy", {"clerks_see_buyer": "yes"}, token=lead).status_code == 422
+    changed = api.call("PUT", "/venues/club-kaap/settings/privacy", {"clerks_see_buyer": True}, token=lead)
+    assert changed.status_code == 200 and changed.data["clerks_see_buyer"] is True
+    assert changed.data["updated_by"] == "club-kaap-lead"
+    try:
+        shown = api.call("GET", path, token=clerk).data
+        assert shown["buyer"] == {"name": "An Peeters", "email": "privacy.buyer@example.be"} and shown["buyer_shown"]
+        assert api.call("GET", path, token=lead).data["buyer"]["email"] == "privacy.buyer@example.be"
+    finally:
+        assert api.call("PUT", "/venues/club-kaap/settings/privacy", {"clerks_see_buyer": False},
+                        token=lead).status_code == 200
+    assert api.call("GET", path, token=clerk).data["buyer"] is None
+
+    log = api.call("GET", "/venues/club-kaap/audit", token=lead)
+    assert log.status_code == 200 and log.headers["Cache-Control"] == "no-store"
+    new = log.data[:len(log.data) - len(audit_before)]
+    assert [(e["actor"], e["action"]) for e in new] == [
+        ("club-kaap-lead", "settings.privacy-changed"), ("club-kaap-lead", "order.buyer-read"),
+        ("club-kaap-kassa", "order.buyer-read"), ("club-kaap-lead", "settings.privacy-changed")]
+    clerk_read = new[2]
+    assert clerk_read["subject"] == {"order_id": order_id} and clerk_read["role"] == "clerk"
+    assert clerk_read["route"] == "GET /venues/{venue}/orders/{order_id}"
+    assert clerk_read["purpose"] == "finding an order at the counter" and clerk_read["at"]
+    assert "privacy.buyer@example.be" not in json.dumps(log.data) and "An Peeters" not in json.dumps(log.data)
+    # The log is the venue's own: another venue's lead sees nothing of it.
+    assert api.call("GET", "/venues/club-kaap/audit", token=api.token("concertzaal-lead")).status_code == 404
+    assert "privacy.buyer@example.be" not in json.dumps(
+        api.call("GET", "/venues/concertzaal/audit", token=api.token("concertzaal-lead")).data)
+
+
+def test_a_leads_customer_list_is_audited_by_customer_id_only(api):
+    lead = api.token("cc-reien-lead")
+    api.buy(api.new_event("cc-reien"), email="listed.customer@example.be")
+    customers = api.call("GET", "/venues/cc-reien/customers", token=lead).data
+    entry = api.call("GET", "/venues/cc-reien/audit?limit=1", token=lead).data[0]
+    assert entry["action"] == "customers.list-read" and entry["actor"] == "cc-reien-lead"
+    assert sorted(entry["subject"]["customer_ids"]) == sorted(c["customer_id"] for c in customers)
+    assert "listed.customer@example.be" not in json.dumps(entry)
+    assert api.call("GET", "/venues/cc-reien/audit?limit=0", token=lead).status_code == 400

@@ -381,3 +381,27 @@ class VenueStore:
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         return unmarshal(self.db.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True).get("Item"))
+
+    # -- staff policy and audit --------------------------------------------------------
+    # SETTINGS / STAFF_POLICY          what the venue lets its clerks see (lead-editable)
+    # AUDIT / {at}#{entry_id}          who read buyer data, when, why (ids only; adapters/audit_log.py)
+    def get_staff_policy(self) -> dict[str, Any]:
+        item = self._get("SETTINGS", "STAFF_POLICY") or {}
+        return {"clerks_see_buyer": bool(item.get("clerks_see_buyer", False)),
+                "updated_by": item.get("updated_by"), "updated_at": item.get("updated_at")}
+
+    def put_staff_policy(self, *, clerks_see_buyer: bool, updated_by: str, updated_at: datetime) -> None:
+        self.db.put_item(TableName=self.table, Item=marshal({
+            "pk": "SETTINGS", "sk": "STAFF_POLICY", "clerks_see_buyer": clerks_see_buyer,
+            "updated_by": updated_by, "updated_at": _iso(updated_at)}))
+
+    def put_audit_entry(self, entry: dict[str, Any]) -> None:
+        item = {"pk": "AUDIT", "sk": f"{entry['at']}#{entry['entry_id']}", **entry}
+        self.db.put_item(TableName=self.table, Item=marshal(item), ConditionExpression="attribute_not_exists(pk)")
+
+    def list_audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first."""
+        page = self.db.query(TableName=self.table, KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues=values(p="AUDIT"), ScanIndexForward=False, Limit=limit,
+                             ConsistentRead=True)
+        return [without_keys(unmarshal(i)) for i in page.get("Items", [])]

@@ -1,22 +1,29 @@
 """Venue staff API: a venue's own events, orders, customers and door scanning.
 
-Every route is under /venues/{venue}/ and first checks that the signed-in
-staff member belongs to that venue; only then are the venue's credentials
-used. Staff of another venue, and network admins, get 404.
+Every venue route declares its access on the route (`venue_access="lead"` or
+`"clerk"`); the gate in api/http.py checks the signed-in staff member against
+the route's venue and hands the view that venue's `store` and the verified
+`caller`. Staff of another venue, and network admins, get 404.
+
+Buyers' personal data (name, e-mail) is shown to staff only where the task
+needs it, and every such read is written to the venue's audit log first:
+a lead sees the buyer of an order and the customer list; a clerk sees the
+buyer of an order only if the venue allows it (`PUT .../settings/privacy`,
+off by default). Order lists carry no personal data.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from chalice import Blueprint
-from pydantic import StringConstraints
+from pydantic import StrictBool, StringConstraints
 
 from chalicelib import bootstrap
-from chalicelib.adapters import identity
-from chalicelib.api.http import route, json_response, parse, staff as signed_in, venue_staff
-from chalicelib.domain.model import NewEvent, NewPerformance, Strict
-from chalicelib.errors import NotFound
+from chalicelib.adapters import audit_log, identity
+from chalicelib.api.http import json_response, parse, route, staff as signed_in
+from chalicelib.domain.model import NewEvent, NewPerformance, Strict, utcnow
+from chalicelib.errors import MalformedRequest, NotFound
 from chalicelib.services import events, sales
 
 staff = Blueprint(__name__)
@@ -38,6 +45,18 @@ class NewStaff(Strict):
     role: Annotated[str, StringConstraints(pattern=r"^(lead|clerk)$")] = "clerk"
 
 
+class PrivacySettings(Strict):
+    clerks_see_buyer: StrictBool
+
+
+def _audit(store, caller: identity.Staff, venue: str, *, action: str, subject: dict[str, Any], route: str,
+           purpose: str) -> None:
+    request = staff.current_request
+    audit_log.record(store, actor=caller.username, role=caller.role_at(venue) or "", action=action,
+                     subject=subject, route=f"{request.method} {route}", purpose=purpose,
+                     request_id=(request.context or {}).get("requestId"))
+
+
 @route(staff, "/staff/session", methods=["POST"])
 def sign_in():
     body = parse(staff.current_request, SignIn)
@@ -50,76 +69,104 @@ def me():
     return {"username": who.username, "network_admin": who.is_network_admin, "venues": who.venues}
 
 
-@route(staff, "/venues/{venue}/events", methods=["GET"])
-def list_events(venue):
-    venue_staff(staff.current_request, venue)
-    return json_response([e.model_dump(mode="json") for e in bootstrap.store_for(venue).list_events()])
+@route(staff, "/venues/{venue}/events", methods=["GET"], venue_access="clerk")
+def list_events(venue, *, store, caller):
+    return json_response([e.model_dump(mode="json") for e in store.list_events()])
 
 
-@route(staff, "/venues/{venue}/events", methods=["POST"])
-def create_event(venue):
-    venue_staff(staff.current_request, venue, lead=True)
+@route(staff, "/venues/{venue}/events", methods=["POST"], venue_access="lead")
+def create_event(venue, *, store, caller):
     body = parse(staff.current_request, NewEvent)
-    return json_response(events.create_event(bootstrap.store_for(venue), body).model_dump(mode="json"), 201)
+    return json_response(events.create_event(store, body).model_dump(mode="json"), 201)
 
 
-@route(staff, "/venues/{venue}/events/{event_id}", methods=["GET"])
-def read_event(venue, event_id):
-    venue_staff(staff.current_request, venue)
-    store = bootstrap.store_for(venue)
+@route(staff, "/venues/{venue}/events/{event_id}", methods=["GET"], venue_access="clerk")
+def read_event(venue, event_id, *, store, caller):
     event = events.get_event(store, event_id)
     body = event.model_dump(mode="json")
     body["performances"] = [p.model_dump(mode="json") for p in store.list_performances(event_id)]
     return json_response(body)
 
 
-@route(staff, "/venues/{venue}/events/{event_id}/performances", methods=["POST"])
-def add_performance(venue, event_id):
-    venue_staff(staff.current_request, venue, lead=True)
+@route(staff, "/venues/{venue}/events/{event_id}/performances", methods=["POST"], venue_access="lead")
+def add_performance(venue, event_id, *, store, caller):
     body = parse(staff.current_request, NewPerformance)
-    performance = events.add_performance(bootstrap.store_for(venue), event_id, body)
+    performance = events.add_performance(store, event_id, body)
     return json_response(performance.model_dump(mode="json"), 201)
 
 
-@route(staff, "/venues/{venue}/events/{event_id}/publish", methods=["POST"])
-def publish_event(venue, event_id):
-    venue_staff(staff.current_request, venue, lead=True)
-    return json_response(events.publish(bootstrap.network(), bootstrap.store_for(venue), event_id))
+@route(staff, "/venues/{venue}/events/{event_id}/publish", methods=["POST"], venue_access="lead")
+def publish_event(venue, event_id, *, store, caller):
+    return json_response(events.publish(bootstrap.network(), store, event_id))
 
 
-@route(staff, "/venues/{venue}/orders", methods=["GET"])
-def list_orders(venue):
-    venue_staff(staff.current_request, venue, lead=True)
-    return json_response(bootstrap.store_for(venue).list_orders())
+@route(staff, "/venues/{venue}/orders", methods=["GET"], venue_access="lead")
+def list_orders(venue, *, store, caller):
+    """Orders without their buyers: open an order to see who bought it."""
+    orders = store.list_orders()
+    for order in orders:
+        order.pop("buyer", None)
+    return json_response(orders)
 
 
-@route(staff, "/venues/{venue}/orders/{order_id}", methods=["GET"])
-def read_order(venue, order_id):
-    venue_staff(staff.current_request, venue)
-    store = bootstrap.store_for(venue)
+@route(staff, "/venues/{venue}/orders/{order_id}", methods=["GET"], venue_access="clerk")
+def read_order(venue, order_id, *, store, caller):
     order = store.get_order_item(order_id)
     if not order:
         raise NotFound("This order does not exist.")
+    buyer = order.pop("buyer", None)
+    is_lead = caller.role_at(venue) == "lead"
+    shown = buyer is not None and (is_lead or store.get_staff_policy()["clerks_see_buyer"])
+    if shown:
+        _audit(store, caller, venue, action="order.buyer-read", subject={"order_id": order_id},
+               route="/venues/{venue}/orders/{order_id}",
+               purpose="order administration" if is_lead else "finding an order at the counter")
+    order["buyer"] = buyer if shown else None
+    order["buyer_shown"] = shown
     order["tickets"] = [t.model_dump(mode="json") for t in store.tickets_of_order(order_id)]
     return json_response(order)
 
 
-@route(staff, "/venues/{venue}/customers", methods=["GET"])
-def list_customers(venue):
-    venue_staff(staff.current_request, venue, lead=True)
-    return json_response(bootstrap.store_for(venue).list_customers())
+@route(staff, "/venues/{venue}/customers", methods=["GET"], venue_access="lead")
+def list_customers(venue, *, store, caller):
+    customers = store.list_customers()
+    if customers:
+        _audit(store, caller, venue, action="customers.list-read",
+               subject={"customer_ids": [c["customer_id"] for c in customers]},
+               route="/venues/{venue}/customers", purpose="customer administration")
+    return json_response(customers)
 
 
-@route(staff, "/venues/{venue}/tickets/check", methods=["POST"])
-def check_ticket(venue):
-    venue_staff(staff.current_request, venue)
+@route(staff, "/venues/{venue}/settings/privacy", methods=["GET"], venue_access="clerk")
+def read_privacy(venue, *, store, caller):
+    return json_response(store.get_staff_policy())
+
+
+@route(staff, "/venues/{venue}/settings/privacy", methods=["PUT"], venue_access="lead")
+def set_privacy(venue, *, store, caller):
+    body = parse(staff.current_request, PrivacySettings)
+    store.put_staff_policy(clerks_see_buyer=body.clerks_see_buyer, updated_by=caller.username, updated_at=utcnow())
+    _audit(store, caller, venue, action="settings.privacy-changed", subject={"clerks_see_buyer": body.clerks_see_buyer},
+           route="/venues/{venue}/settings/privacy", purpose="venue privacy policy")
+    return json_response(store.get_staff_policy())
+
+
+@route(staff, "/venues/{venue}/audit", methods=["GET"], venue_access="lead")
+def list_audit(venue, *, store, caller):
+    raw = (staff.current_request.query_params or {}).get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise MalformedRequest("limit must be a whole number from 1 to 500.")
+    return json_response(audit_log.entries(store, int(raw)), headers={"Cache-Control": "no-store"})
+
+
+@route(staff, "/venues/{venue}/tickets/check", methods=["POST"], venue_access="clerk")
+def check_ticket(venue, *, store, caller):
     body = parse(staff.current_request, TicketCheck)
-    return json_response(sales.verify_ticket(bootstrap.store_for(venue), body.code, check_in=body.check_in))
+    return json_response(sales.verify_ticket(store, body.code, check_in=body.check_in))
 
 
-@route(staff, "/venues/{venue}/staff", methods=["POST"])
-def add_staff(venue):
-    venue_staff(staff.current_request, venue, lead=True)
+@route(staff, "/venues/{venue}/staff", methods=["POST"], venue_access="lead")
+def add_staff(venue, *, store, caller):
     body = parse(staff.current_request, NewStaff)
     identity.create_staff(body.username, body.password, [identity.venue_group(venue, body.role)])
     return json_response({"username": body.username, "venue": venue, "role": body.role}, 201)
