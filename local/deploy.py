@@ -7,7 +7,12 @@ deploy:  1. the platform stack (infra/platform.yaml) and the venue template
          3. the storefront files into the site bucket
 Venues are then onboarded by a network admin: `python -m local.deploy
 onboard --api URL --admin USER --slug SLUG --name NAME` (POST /network/venues).
-Needs AWS credentials of an operator and STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET.
+Needs AWS credentials of an operator and, in the operator's environment,
+LOKET_PUBLIC_BASE_URL (the storefront's public https address),
+STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. deploy refuses to start without
+them. The two secrets are written to SSM Parameter Store as SecureString
+(`/loket/{stage}/stripe/...`); the functions get only the parameters' names,
+never the values (not in the template, not in their environment).
 """
 
 from __future__ import annotations
@@ -29,12 +34,111 @@ def package(stage: str, out: Path, role_arn: str | None = None) -> Path:
                     "--merge-template", str(ROOT / "infra" / "app-overrides.json"), str(out)],
                    cwd=ROOT, env=env, check=True)
     template_path = out / "sam.json"
-    template = json.loads(template_path.read_text())
+    template = harden_template(json.loads(template_path.read_text()))
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function" and role_arn:
             resource["Properties"]["Role"] = role_arn
     template_path.write_text(json.dumps(template, indent=2))
     return template_path
+
+
+def harden_template(template: dict) -> dict:
+    """What the packaged app must look like, whatever infra/app-overrides.json
+    says: no secret as a stack parameter or function environment variable,
+    only the SSM parameters' names; API Gateway's own error answers as
+    problem+json."""
+    from chalicelib import settings
+
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for name in settings.PLAIN_SECRET_VARIABLES:
+        variables.pop(name, None)
+    for parameter in ("StripeSecretKey", "StripeWebhookSecret"):
+        template.get("Parameters", {}).pop(parameter, None)
+    for secret, variable in settings.SECRET_PARAMETER_VARIABLES.items():
+        variables[variable] = {"Fn::Sub": settings.secret_parameter_name("${Stage}", secret)}
+    template["Resources"].update(gateway_responses())
+    return template
+
+
+def gateway_responses() -> dict:
+    """API Gateway answers some requests without calling the function: an
+    unknown path or method (403 "Missing Authentication Token"), a body over
+    its limit, throttling, its own errors. Answer those as problem+json too.
+    (`chalice local` and the test client mirror the first one:
+    chalicelib/api/http.py `mirror_gateway_responses_locally`.)"""
+    from chalicelib.api.http import NO_SUCH_ROUTE_DETAIL, PROBLEM_JSON
+    from chalicelib.errors import PROBLEM_BASE
+
+    def response(response_type: str, status: str | None, slug: str, title: str, detail: str) -> dict:
+        # The DEFAULT_4XX/5XX templates cannot know the status code: "status" is optional in RFC 9457.
+        status_member = f'"status": {status}, ' if status else ""
+        body = ('{"type": "%s%s", "title": "%s", %s"detail": %s, "instance": "$context.path", '
+                '"request_id": "$context.requestId"}') % (PROBLEM_BASE, slug, title, status_member, detail)
+        properties = {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": response_type,
+                      "ResponseParameters": {"gatewayresponse.header.Content-Type": f"'{PROBLEM_JSON}'"},
+                      "ResponseTemplates": {"application/json": body}}
+        if status:
+            properties["StatusCode"] = status
+        return {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": properties}
+
+    gateway_message = "$context.error.messageString"
+    return {
+        "NoSuchRouteResponse": response("MISSING_AUTHENTICATION_TOKEN", "404", "no-such-route",
+                                        "There is no such address", json.dumps(NO_SUCH_ROUTE_DETAIL)),
+        "PayloadTooLargeResponse": response("REQUEST_TOO_LARGE", "413", "payload-too-large",
+                                            "The request body is too large", gateway_message),
+        "UnsupportedMediaTypeResponse": response("UNSUPPORTED_MEDIA_TYPE", "415", "unsupported-media-type",
+                                                 "Unsupported Content-Type", gateway_message),
+        "ThrottledResponse": response("THROTTLED", "429", "too-many-requests", "Too many requests; try again "
+                                      "in a moment", gateway_message),
+        "Default4xxResponse": response("DEFAULT_4XX", None, "gateway-refused", "The request was refused",
+                                      gateway_message),
+        "Default5xxResponse": response("DEFAULT_5XX", None, "gateway-error", "The API is unavailable",
+                                      gateway_message),
+    }
+
+
+def operator_inputs(stage: str, env: dict[str, str]) -> dict[str, str]:
+    """What deploy needs from the operator's environment, checked before
+    anything is touched in AWS. Raises SystemExit naming what is missing."""
+    from urllib.parse import urlsplit
+
+    from chalicelib import settings
+
+    problems = []
+    public_url = (env.get("LOKET_PUBLIC_BASE_URL") or "").strip().rstrip("/")
+    parts = urlsplit(public_url)
+    if not public_url:
+        problems.append("LOKET_PUBLIC_BASE_URL is empty: set the storefront's public https address (buyers are "
+                        "sent back there after paying)")
+    elif parts.scheme != "https" or parts.hostname in ("localhost", "127.0.0.1", "0.0.0.0", "::1", None):
+        problems.append(f"LOKET_PUBLIC_BASE_URL must be a public https address, not {public_url!r}")
+    key, webhook = (env.get("STRIPE_SECRET_KEY") or "").strip(), (env.get("STRIPE_WEBHOOK_SECRET") or "").strip()
+    if not key.startswith(("sk_live_", "sk_test_", "rk_live_", "rk_test_")) or key == settings.EMULATOR_KEY:
+        problems.append("STRIPE_SECRET_KEY must be the stage's Stripe secret key (sk_live_/sk_test_/rk_...)")
+    if not webhook.startswith("whsec_") or webhook == settings.EMULATOR_WEBHOOK_SECRET:
+        problems.append("STRIPE_WEBHOOK_SECRET must be the signing secret of the stage's Stripe webhook endpoint "
+                        "(whsec_...)")
+    if stage == settings.LOCAL_STAGE:
+        problems.append("the stage 'local' is the local stack (make run); deploy a named stage such as dev or prod")
+    if problems:
+        raise SystemExit(f"deploy {stage}: refusing to deploy: " + "; ".join(problems) + ".")
+    return {"public_base_url": public_url, settings.STRIPE_SECRET_KEY: key, settings.STRIPE_WEBHOOK_SECRET: webhook}
+
+
+def put_stage_secrets(session, stage: str, inputs: dict[str, str]) -> list[str]:  # noqa: ANN001 - boto3 session
+    """Write the stage's Stripe secrets to Parameter Store as SecureString
+    (KMS key alias/aws/ssm); returns the parameter names."""
+    from chalicelib import settings
+
+    ssm = session.client("ssm")
+    names = []
+    for secret in settings.SECRET_PARAMETER_VARIABLES:
+        name = settings.secret_parameter_name(stage, secret)
+        ssm.put_parameter(Name=name, Value=inputs[secret], Type="SecureString", Overwrite=True,
+                          Description=f"Loket {stage}: {secret} (written by local/deploy.py)")
+        names.append(name)
+    return names
 
 
 def deploy(stage: str) -> None:
@@ -43,8 +147,10 @@ def deploy(stage: str) -> None:
     from chalicelib.adapters import provisioning
     from local.stack import STOREFRONT
 
+    inputs = operator_inputs(stage, dict(os.environ))
     session = boto3.Session()
     outputs = provisioning.deploy_platform(session, stage, local=False)
+    put_stage_secrets(session, stage, inputs)
     build = ROOT / "build" / stage
     template_path = package(stage, build, role_arn=outputs["ApiFunctionRoleArn"])
     s3 = session.client("s3")
@@ -61,8 +167,7 @@ def deploy(stage: str) -> None:
         "VenueProvisionerRoleArn": outputs["VenueProvisionerRoleArn"], "ApiPrincipalArn": outputs["ApiPrincipalArn"],
         "VenueTemplateUrl": outputs["VenueTemplateUrl"], "UserPoolId": outputs["UserPoolId"],
         "UserPoolClientId": outputs["UserPoolClientId"],
-        "PublicBaseUrl": os.environ.get("LOKET_PUBLIC_BASE_URL", ""),
-        "StripeSecretKey": os.environ["STRIPE_SECRET_KEY"], "StripeWebhookSecret": os.environ["STRIPE_WEBHOOK_SECRET"],
+        "PublicBaseUrl": inputs["public_base_url"],
     }
     kwargs = dict(StackName=f"loket-{stage}-app", TemplateBody=json.dumps(template),
                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
