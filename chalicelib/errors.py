@@ -78,6 +78,16 @@ class PaymentProviderUnavailable(Problem):
     status, slug, title = 502, "payment-provider-unavailable", "The payment provider did not answer"
 
 
+class ServiceBusy(Problem):
+    """Contention that retries did not resolve: nothing was changed, and the
+    same request may be sent again."""
+
+    status, slug, title = 503, "busy", "Too busy right now"
+
+    def __init__(self, detail: str, retry_after: int = 2, **extensions: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extensions)
+
+
 class InvalidSignature(Problem):
     status, slug, title = 400, "invalid-signature", "Signature verification failed"
 

@@ -5,15 +5,21 @@ Tests create their own events so they do not depend on each other."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
-from local import demo, stack as local_stack
+from local import demo, faults as local_faults, stack as local_stack
 from local.runner import drain
 from local.stripe_emulator import sign_payload
+
+
+# The whole suite runs with the local stand-ins failing like AWS and Stripe
+# at their worst (docs/faults.md); LOKET_FAULTS=off or other rates override.
+SUITE_FAULTS = local_faults.parse(os.environ.get("LOKET_FAULTS", "test"))
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +28,19 @@ def loket():
     # Chalice test client, so they control timing and can replay or tamper.
     stack = local_stack.start(webhook_url=None)
     demo.seed()
+    local_faults.configure(SUITE_FAULTS)
     yield stack
+    local_faults.configure(local_faults.OFF)
     stack.stop()
+
+
+@pytest.fixture
+def faults(loket):
+    """`with faults(stripe_error=1.0): ...` raises some rates inside a test;
+    every test starts from the suite's rates."""
+    local_faults.configure(SUITE_FAULTS)
+    yield local_faults.injected
+    local_faults.configure(SUITE_FAULTS)
 
 
 @pytest.fixture(scope="session")

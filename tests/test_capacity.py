@@ -58,7 +58,7 @@ def test_an_expired_checkout_gives_its_places_back_and_cannot_be_paid(api, loket
     event = api.new_event("stadsloket", capacity=4)
     checkout = api.checkout([api.hold(event, 4).data]).data
     assert _available(event) == 0
-    expired = loket.stripe.expire_due(now=datetime.now(timezone.utc).timestamp() + 31 * 60)
+    expired = loket.stripe.expire_due(now=datetime.now(timezone.utc).timestamp() + 36 * 60)
     assert expired, "the emulator expires the session"
     stripe_event = [e for e in loket.stripe.events() if e["type"] == "checkout.session.expired"][-1]
     assert api.deliver(stripe_event).status_code == 200

@@ -61,8 +61,13 @@ def key(pk: str, sk: str) -> dict[str, Any]:
 
 
 def is_condition_failure(error: ClientError) -> bool:
+    """A write refused because its condition was false: an answer about the
+    data. A transaction cancelled for contention alone is not one (those are
+    retried by the client, adapters/aws.py, and end in 503 if they persist)."""
     code = error.response.get("Error", {}).get("Code")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+    if code == "TransactionCanceledException":
+        return "ConditionalCheckFailed" in cancellation_reasons(error)
+    return code == "ConditionalCheckFailedException"
 
 
 def cancellation_reasons(error: ClientError) -> list[str]:

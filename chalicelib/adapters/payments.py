@@ -7,6 +7,8 @@ API's cold start does not pay for it.
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -22,19 +24,41 @@ def _client():
 
     stripe.enable_telemetry = False
     settings = get_settings()
-    kwargs: dict[str, Any] = {"max_network_retries": 2}
+    # The SDK retries connection errors and 5xx with the same idempotency key.
+    kwargs: dict[str, Any] = {"max_network_retries": 3}
     if settings.uses_stripe_emulator:
         kwargs["base_addresses"] = {"api": settings.stripe_api_base}
     return stripe.StripeClient(secrets.stripe_secret_key(), **kwargs)
 
 
+class Refused(Exception):
+    """Stripe refused the request as it stands (4xx): sending it again changes nothing."""
+
+    def __init__(self, code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+RATE_LIMIT_ATTEMPTS = 4
+
+
 def _call(fn, *args, **kwargs):
+    """One Stripe call. Rate limits (which the SDK does not retry) are retried
+    here with jittered backoff; what still fails is either 'unavailable' (the
+    outcome may be unknown: retry with the same idempotency key) or Refused."""
     import stripe
 
-    try:
-        return fn(*args, **kwargs)
-    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
-        raise PaymentProviderUnavailable("The payment provider did not answer; try again in a moment.") from error
+    for attempt in range(RATE_LIMIT_ATTEMPTS):
+        try:
+            return fn(*args, **kwargs)
+        except stripe.RateLimitError as error:
+            if attempt + 1 == RATE_LIMIT_ATTEMPTS:
+                raise PaymentProviderUnavailable("The payment provider is busy; try again in a moment.") from error
+            time.sleep(random.uniform(0, 0.25 * 2 ** attempt))
+        except (stripe.APIConnectionError, stripe.APIError) as error:
+            raise PaymentProviderUnavailable("The payment provider did not answer; try again in a moment.") from error
+        except stripe.InvalidRequestError as error:
+            raise Refused(error.code, error.user_message or str(error)) from error
 
 
 def create_checkout(*, basket_id: str, lines: list[dict[str, Any]], customer_email: str, expires_at: datetime,
@@ -70,12 +94,15 @@ def retrieve_checkout(session_id: str) -> dict[str, Any]:
 
 
 def expire_checkout(session_id: str) -> None:
-    import stripe
-
     try:
         _call(_client().v1.checkout.sessions.expire, session_id)
-    except stripe.InvalidRequestError:
+    except Refused:
         pass  # already complete or expired: the caller re-reads the status
+
+
+def intent_status(payment_intent_id: str) -> str:
+    """'succeeded', 'processing' (a bank payment on its way), 'requires_payment_method' (it failed), ..."""
+    return _call(_client().v1.payment_intents.retrieve, payment_intent_id).status
 
 
 def charge_of(payment_intent_id: str) -> str | None:
@@ -96,6 +123,8 @@ def transfer(*, amount: int, destination: str, transfer_group: str, source_trans
 def create_connected_account(*, venue: str, name: str) -> str:
     account = _call(_client().v1.accounts.create,
                     params={"type": "express", "country": "BE", "business_profile": {"name": name},
+                            # Without the transfers capability Stripe refuses every payout to the venue.
+                            "capabilities": {"transfers": {"requested": True}, "card_payments": {"requested": True}},
                             "metadata": {"loket_venue": venue}},
                     options={"idempotency_key": f"account-{get_settings().stage}-{venue}"})
     return account.id

@@ -4,7 +4,8 @@ Single-table layout (pk / sk):
   SETTINGS / SETTINGS              venue secret for ticket codes and customer ids
   EVENT#{event} / EVENT            event, price types, published flag
   EVENT#{event} / PERF#{perf}      performance with its capacity counter `available`
-  HOLD#{hold} / HOLD               reservation; gsi1 HELD/{expires_at} while held
+  HOLD#{hold} / HOLD               reservation; gsi1 HELD/{expires_at} while held, CHECKOUT/{expires_at}
+                                   while being paid: every unfinished hold is in an expiry index
   ORDER#{order} / ORDER            order with the buyer's name and e-mail
   TICKET#{ticket} / TICKET         issued ticket; gsi1 ORDER#{order}
   CUSTOMER#{id} / CUSTOMER         the venue's own customer record
@@ -33,9 +34,10 @@ from chalicelib.adapters.dynamo import (
     without_keys,
 )
 from chalicelib.domain.model import Event, Hold, HoldStatus, Order, OrderStatus, Performance, Ticket
-from chalicelib.errors import HoldExpired, IdempotencyKeyReused, SoldOut
+from chalicelib.errors import HoldExpired, IdempotencyKeyReused
 
 HELD_INDEX_KEY = "HELD"
+CHECKOUT_INDEX_KEY = "CHECKOUT"
 
 
 def _iso(moment: datetime) -> str:
@@ -119,11 +121,13 @@ class VenueStore:
         return Performance.model_validate(item) if item else None
 
     # -- holds --------------------------------------------------------------
-    def create_hold(self, hold: Hold, fingerprint: str) -> tuple[Hold, bool]:
+    def create_hold(self, hold: Hold, fingerprint: str) -> Hold | None:
         """Take the places and record the hold in one transaction.
 
-        Returns (hold, created). A retry with the same hold id returns the
-        existing hold; if not enough places are left nothing is written.
+        The service has already decided (Performance.reserve) that enough
+        places are left; the condition only guards against a concurrent sale
+        in between. Returns the hold, the existing one for a retry with the
+        same id, or None if the places were taken meanwhile (nothing written).
         """
         hold_item = {"pk": f"HOLD#{hold.hold_id}", "sk": "HOLD", "fingerprint": fingerprint,
                      "gsi1pk": HELD_INDEX_KEY, "gsi1sk": _iso(hold.expires_at)}
@@ -145,21 +149,23 @@ class VenueStore:
                     }},
                 ]
             )
-            return hold, True
+            return hold
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
             reasons = cancellation_reasons(error)
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                existing = self.get_hold_item(hold.hold_id)
-                if existing and existing.get("fingerprint") == fingerprint:
-                    return Hold.model_validate(existing), False
-                raise IdempotencyKeyReused("This Idempotency-Key was already used for another reservation.")
-            raise SoldOut("Not enough places are left for this performance.", available=self._available(hold))
+                return self.existing_hold(hold.hold_id, fingerprint)
+            return None
 
-    def _available(self, hold: Hold) -> int:
-        performance = self.get_performance(hold.event_id, hold.performance_id)
-        return performance.available if performance else 0
+    def existing_hold(self, hold_id: str, fingerprint: str) -> Hold | None:
+        """The hold a retried request made before, if any; refuses a reused key."""
+        existing = self.get_hold_item(hold_id)
+        if existing is None:
+            return None
+        if existing.get("fingerprint") != fingerprint:
+            raise IdempotencyKeyReused("This Idempotency-Key was already used for another reservation.")
+        return Hold.model_validate(existing)
 
     def get_hold_item(self, hold_id: str) -> dict[str, Any] | None:
         return self._get(f"HOLD#{hold_id}", "HOLD")
@@ -188,14 +194,35 @@ class VenueStore:
         ])
 
     def expired_held_holds(self, now: datetime, limit: int = 100) -> list[Hold]:
+        return self._holds_due(HELD_INDEX_KEY, now, limit)
+
+    def stale_checkout_holds(self, before: datetime, limit: int = 100) -> list[Hold]:
+        """Holds whose payment should have ended before `before`."""
+        return self._holds_due(CHECKOUT_INDEX_KEY, before, limit)
+
+    def _holds_due(self, index_key: str, due: datetime, limit: int) -> list[Hold]:
         page = self.db.query(
             TableName=self.table,
             IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :now",
-            ExpressionAttributeValues=values(p=HELD_INDEX_KEY, now=_iso(now)),
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk <= :due",
+            ExpressionAttributeValues=values(p=index_key, due=_iso(due)),
             Limit=limit,
         )
         return [Hold.model_validate(unmarshal(i)) for i in page.get("Items", [])]
+
+    def extend_checkout(self, order: Order, holds: list[Hold], until: datetime) -> None:
+        """A payment that takes days (bank transfer) keeps its places; look again at `until`."""
+        for hold in holds:
+            try:
+                self.db.update_item(
+                    TableName=self.table, Key=key(f"HOLD#{hold.hold_id}", "HOLD"),
+                    UpdateExpression="SET gsi1sk = :until", ConditionExpression="#s = :checkout AND order_id = :o",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues=values(until=_iso(until), checkout=HoldStatus.CHECKOUT.value,
+                                                     o=order.order_id))
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
 
     def _capacity_change(self, event_id: str, performance_id: str, delta: int) -> dict[str, Any]:
         return {"Update": {
@@ -221,11 +248,12 @@ class VenueStore:
             items.append({"Update": {
                 "TableName": self.table,
                 "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
-                "UpdateExpression": "SET #s = :checkout, order_id = :o, expires_at = :exp REMOVE gsi1pk, gsi1sk",
+                "UpdateExpression": "SET #s = :checkout, order_id = :o, expires_at = :exp, gsi1pk = :g, gsi1sk = :exp",
                 "ConditionExpression": "#s = :held AND expires_at > :now",
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": values(checkout=HoldStatus.CHECKOUT.value, o=order.order_id,
-                                                    exp=_iso(expires_at), held=HoldStatus.HELD.value, now=_iso(now)),
+                                                    exp=_iso(expires_at), held=HoldStatus.HELD.value, now=_iso(now),
+                                                    g=CHECKOUT_INDEX_KEY),
             }})
         try:
             self.db.transact_write_items(TransactItems=items)
@@ -238,8 +266,9 @@ class VenueStore:
                 return False
             raise HoldExpired("One of your reservations has expired or was already used. Please reserve again.")
 
-    def cancel_checkout(self, order: Order, holds: list[Hold]) -> None:
-        """Undo start_checkout (the payment session could not be created)."""
+    def cancel_checkout(self, order: Order, holds: list[Hold]) -> bool:
+        """Undo start_checkout (the payment session could not be created): the
+        order goes, the holds are held again. False if the order was no longer pending."""
         items: list[dict[str, Any]] = [{"Delete": {
             "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
             "ConditionExpression": "#s = :pending", "ExpressionAttributeNames": {"#s": "status"},
@@ -248,10 +277,12 @@ class VenueStore:
             items.append({"Update": {
                 "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
                 "UpdateExpression": "SET #s = :held, expires_at = :exp, gsi1pk = :g, gsi1sk = :exp REMOVE order_id",
+                "ConditionExpression": "#s = :checkout AND order_id = :o",
                 "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": values(held=HoldStatus.HELD.value, exp=_iso(hold.expires_at), g=HELD_INDEX_KEY),
+                "ExpressionAttributeValues": values(held=HoldStatus.HELD.value, exp=_iso(hold.expires_at), g=HELD_INDEX_KEY,
+                                                    checkout=HoldStatus.CHECKOUT.value, o=order.order_id),
             }})
-        self.db.transact_write_items(TransactItems=items)
+        return self._transact_if_unchanged(items)
 
     def abandon_checkout(self, order: Order, holds: list[Hold], held_until: datetime) -> bool:
         """The buyer left the payment page and checks out again: the old order
@@ -297,8 +328,9 @@ class VenueStore:
         for hold in holds:
             items.append({"Update": {
                 "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
-                "UpdateExpression": "SET #s = :sold", "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": values(sold=HoldStatus.SOLD.value)}})
+                "UpdateExpression": "SET #s = :sold REMOVE gsi1pk, gsi1sk", "ConditionExpression": "order_id = :o",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(sold=HoldStatus.SOLD.value, o=order.order_id)}})
         items.append({"Update": {
             "TableName": self.table, "Key": key(f"CUSTOMER#{customer['customer_id']}", "CUSTOMER"),
             "UpdateExpression": "SET email = :e, #n = :n, last_order_at = :at, customer_id = :c, "
@@ -308,6 +340,18 @@ class VenueStore:
             "ExpressionAttributeValues": values(e=customer["email"], n=customer["name"], at=_iso(paid_at),
                                                 c=customer["customer_id"], one=1, g="CUSTOMERS")}})
         return self._transact_if_unchanged(items)
+
+    def record_transfer(self, order_id: str, *, transfer_id: str | None = None, failed_attempt: bool = False) -> None:
+        """The venue's payout for a paid order: its Stripe transfer, or one more refused attempt
+        (the next attempt then uses a new idempotency key: Stripe stores a refusal under the old one)."""
+        if transfer_id:
+            expression, vals = "SET transfer_id = :t", values(t=transfer_id)
+        elif failed_attempt:
+            expression, vals = "ADD transfer_attempt :one", values(one=1)
+        else:
+            return
+        self.db.update_item(TableName=self.table, Key=key(f"ORDER#{order_id}", "ORDER"), UpdateExpression=expression,
+                            ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues=vals)
 
     def expire_order(self, order: Order, holds: list[Hold]) -> bool:
         """pending -> expired and every place back on sale. False if not pending."""
@@ -321,8 +365,9 @@ class VenueStore:
             per_performance[(hold.event_id, hold.performance_id)] += hold.quantity
             items.append({"Update": {
                 "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
-                "UpdateExpression": "SET #s = :released", "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value)}})
+                "UpdateExpression": "SET #s = :released REMOVE gsi1pk, gsi1sk", "ConditionExpression": "order_id = :o",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value, o=order.order_id)}})
         for (event_id, performance_id), quantity in per_performance.items():
             items.append(self._capacity_change(event_id, performance_id, quantity))
         return self._transact_if_unchanged(items)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import InvalidInput, SoldOut
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,30}$")]
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -104,6 +104,15 @@ class Performance(NewPerformance):
     @property
     def availability(self) -> Availability:
         return availability_of(self.available, self.capacity)
+
+    def reserve(self, quantity: int) -> int:
+        """The sale rule: a reservation takes places only while enough are
+        left. Returns what is left after it. The store makes the change
+        atomic and refuses it if a concurrent sale got there first."""
+        if quantity > self.available:
+            # No stock figure in the answer: it would tell competitors and bots the exact count.
+            raise SoldOut("Not enough places are left for this performance.")
+        return self.available - quantity
 
 
 class TicketRequest(Strict):
@@ -227,6 +236,8 @@ class Order(BaseModel):
     customer_id: str
     created_at: datetime
     paid_at: datetime | None = None
+    transfer_id: str | None = None
+    transfer_attempt: int = 0
 
 
 class Ticket(BaseModel):
@@ -246,6 +257,10 @@ class Ticket(BaseModel):
 
 class BasketStatus(StrEnum):
     OPEN = "open"
+    # Paid at Stripe; some venue's order, tickets or payout is not finished yet
+    # (the reconciler finishes it).
+    SETTLING = "settling"
     PAID = "paid"
     EXPIRED = "expired"
+    PAYMENT_FAILED = "payment_failed"
 

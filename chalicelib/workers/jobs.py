@@ -32,6 +32,20 @@ def release_expired_holds(now: datetime | None = None) -> dict[str, Any]:
                               "release expired holds")
 
 
+def return_stale_checkouts(now: datetime | None = None) -> dict[str, Any]:
+    """Places stuck 'in checkout' whatever left them there (a lost webhook, a
+    function stopped mid-checkout, a payment that failed later)."""
+    return _each_active_venue(
+        lambda slug: sales.sweep_stale_checkouts(bootstrap.network(), bootstrap.store_for(slug), bootstrap.store_for,
+                                                 now),
+        "return stale checkouts")
+
+
+def reconcile_baskets(now: datetime | None = None) -> dict[str, str]:
+    """Baskets left unfinished: settled from Stripe's answer, per venue."""
+    return sales.reconcile(bootstrap.network(), bootstrap.store_for, now)
+
+
 def refresh_catalogue() -> dict[str, Any]:
     """Availability in the catalogue ('few left', 'sold out') follows sales."""
     results = _each_active_venue(
@@ -47,4 +61,5 @@ def finish_onboarding() -> list[str]:
 
 def every_minute(now: datetime | None = None) -> dict[str, Any]:
     return {"activated": finish_onboarding(), "released": release_expired_holds(now),
+            "reconciled": reconcile_baskets(now), "stale_checkouts": return_stale_checkouts(now),
             "catalogue": refresh_catalogue()}

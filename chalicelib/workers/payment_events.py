@@ -33,7 +33,7 @@ def _settle_once():
 
     persistence = DynamoDBPersistenceLayer(
         table_name=get_settings().network_table, key_attr="pk", sort_key_attr="sk",
-        static_pk_value="idempotency#stripe-events", expiry_attr="ttl", boto3_session=aws.own_session())
+        static_pk_value="idempotency#stripe-events", expiry_attr="ttl", boto3_client=aws.client("dynamodb"))
     config = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=7 * 24 * 3600)
 
     @idempotent_function(data_keyword_argument="message", config=config, persistence_store=persistence)
