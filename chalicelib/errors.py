@@ -66,6 +66,10 @@ class SoldOut(Conflict):
     slug, title = "sold-out", "Not enough places left"
 
 
+class TooManyPlaces(Conflict):
+    slug, title = "too-many-places", "You already hold the most places allowed"
+
+
 class HoldExpired(Conflict):
     slug, title = "hold-expired", "Your reservation has expired"
 

@@ -31,9 +31,13 @@ EMULATOR_WEBHOOK_SECRET = "whsec_loket_emulator"
 # Secrets by name: (environment variable holding the parameter's name, what it is).
 STRIPE_SECRET_KEY = "stripe/secret-key"
 STRIPE_WEBHOOK_SECRET = "stripe/webhook-secret"
+# The server's key for buyer bearer values (buyer sessions, basket ids and
+# tokens): made once per stage by deploy, never rotated by it.
+TOKEN_SIGNING_KEY = "tokens/signing-key"
 SECRET_PARAMETER_VARIABLES = {
     STRIPE_SECRET_KEY: "LOKET_STRIPE_SECRET_KEY_PARAMETER",
     STRIPE_WEBHOOK_SECRET: "LOKET_STRIPE_WEBHOOK_SECRET_PARAMETER",
+    TOKEN_SIGNING_KEY: "LOKET_TOKEN_SIGNING_KEY_PARAMETER",
 }
 # Set by an operator by mistake, these would be plain-text secrets in the
 # function's configuration: a deployed stage refuses to start with them.
@@ -81,6 +85,7 @@ class Settings:
     # Names of SSM parameters (SecureString), not the secrets themselves.
     stripe_secret_key_parameter: str
     stripe_webhook_secret_parameter: str
+    token_signing_key_parameter: str
     secrets_max_age: int
     public_base_url: str
     hold_minutes: int
@@ -141,6 +146,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         stripe_secret_key_parameter=parameters[STRIPE_SECRET_KEY] or secret_parameter_name(stage, STRIPE_SECRET_KEY),
         stripe_webhook_secret_parameter=(parameters[STRIPE_WEBHOOK_SECRET]
                                          or secret_parameter_name(stage, STRIPE_WEBHOOK_SECRET)),
+        token_signing_key_parameter=(parameters[TOKEN_SIGNING_KEY]
+                                     or secret_parameter_name(stage, TOKEN_SIGNING_KEY)),
         secrets_max_age=int(env.get("LOKET_SECRETS_MAX_AGE", "300")),
         public_base_url=public_base_url or ("http://127.0.0.1:8000" if local else ""),
         hold_minutes=int(env.get("LOKET_HOLD_MINUTES", "15")),

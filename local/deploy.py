@@ -131,13 +131,23 @@ def put_stage_secrets(session, stage: str, inputs: dict[str, str]) -> list[str]:
     (KMS key alias/aws/ssm); returns the parameter names."""
     from chalicelib import settings
 
+    import secrets
+
     ssm = session.client("ssm")
     names = []
     for secret in settings.SECRET_PARAMETER_VARIABLES:
         name = settings.secret_parameter_name(stage, secret)
+        names.append(name)
+        if secret == settings.TOKEN_SIGNING_KEY:
+            # Made once: replacing it would lock every buyer out of their open baskets.
+            try:
+                ssm.put_parameter(Name=name, Value=secrets.token_hex(32), Type="SecureString", Overwrite=False,
+                                  Description=f"Loket {stage}: key for buyer tokens (made by local/deploy.py)")
+            except ssm.exceptions.ParameterAlreadyExists:
+                pass
+            continue
         ssm.put_parameter(Name=name, Value=inputs[secret], Type="SecureString", Overwrite=True,
                           Description=f"Loket {stage}: {secret} (written by local/deploy.py)")
-        names.append(name)
     return names
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,8 @@ def _put_local_secrets(local_aws: LocalAws) -> dict[str, str]:
     _authorize_ssm_by_parameter()
     ssm = local_aws.operator.client("ssm", endpoint_url=local_aws.endpoint)
     values = {settings.STRIPE_SECRET_KEY: settings.EMULATOR_KEY,
-              settings.STRIPE_WEBHOOK_SECRET: settings.EMULATOR_WEBHOOK_SECRET}
+              settings.STRIPE_WEBHOOK_SECRET: settings.EMULATOR_WEBHOOK_SECRET,
+              settings.TOKEN_SIGNING_KEY: secrets.token_hex(32)}
     env = {}
     for secret, value in values.items():
         name = settings.secret_parameter_name(STAGE, secret)

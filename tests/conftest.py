@@ -64,15 +64,23 @@ class Api:
     def __init__(self, client, loket, app) -> None:
         self.client, self.loket, self.app = client, loket, app
         self._tokens: dict[str, str] = {}
+        self.buyer_session = ""
 
     def call(self, method: str, path: str, body=None, token: str | None = None, headers: dict | None = None,
-             raw: bytes | None = None):
+             raw: bytes | None = None, buyer: str | None = None):
+        """`buyer`: the buyer session to send; by default the suite's one buyer
+        (the session the first reservation handed out), "" for none."""
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
+        session = self.buyer_session if buyer is None else buyer
+        if session:
+            all_headers["X-Buyer-Session"] = session
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         response = getattr(self.client.http, method.lower())(path, headers=all_headers, body=payload)
         response.data = json.loads(response.body) if response.body else None
+        if buyer is None and not self.buyer_session and response.headers.get("X-Buyer-Session"):
+            self.buyer_session = response.headers["X-Buyer-Session"]
         return response
 
     def token(self, username: str) -> str:
@@ -98,9 +106,10 @@ class Api:
         return {"venue": venue, "event_id": event.data["event_id"],
                 "performance_id": performance.data["performance_id"]}
 
-    def hold(self, event: dict, quantity: int = 1, price_type: str = "normaal", key: str | None = None):
+    def hold(self, event: dict, quantity: int = 1, price_type: str = "normaal", key: str | None = None,
+             buyer: str | None = None):
         return self.call("POST", "/holds", {**event, "tickets": [{"price_type": price_type, "quantity": quantity}]},
-                         headers={"Idempotency-Key": key or str(uuid.uuid4())})
+                         headers={"Idempotency-Key": key or str(uuid.uuid4())}, buyer=buyer)
 
     def checkout(self, holds: list[dict], email: str = "an.peeters@example.be", key: str | None = None):
         return self.call("POST", "/checkout", {

@@ -25,7 +25,8 @@ def test_fifty_parallel_holds_racing_for_the_last_ten_places_never_oversell(api)
         request = NewHold(**event, tickets=[{"price_type": "normaal", "quantity": 1}])
         start.wait()
         try:
-            sales.hold(bootstrap.network(), bootstrap.store_for, request, str(uuid.uuid4()))
+            sales.hold(bootstrap.network(), bootstrap.store_for, request, str(uuid.uuid4()),
+                       buyer=uuid.uuid4().hex)  # every racing buyer is another session
             result = "held"
         except SoldOut:
             result = "sold_out"

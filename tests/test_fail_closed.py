@@ -35,6 +35,7 @@ DEPLOYED = {
     "LOKET_USER_POOL_CLIENT_ID": "client",
     "LOKET_STRIPE_SECRET_KEY_PARAMETER": "/loket/staging/stripe/secret-key",
     "LOKET_STRIPE_WEBHOOK_SECRET_PARAMETER": "/loket/staging/stripe/webhook-secret",
+    "LOKET_TOKEN_SIGNING_KEY_PARAMETER": "/loket/staging/tokens/signing-key",
 }
 
 
@@ -45,6 +46,7 @@ def _without(*names: str, **changes: str) -> dict:
 @pytest.mark.parametrize("env, named", [
     (_without("LOKET_STRIPE_WEBHOOK_SECRET_PARAMETER"), "LOKET_STRIPE_WEBHOOK_SECRET_PARAMETER is not set"),
     (_without("LOKET_STRIPE_SECRET_KEY_PARAMETER"), "LOKET_STRIPE_SECRET_KEY_PARAMETER is not set"),
+    (_without("LOKET_TOKEN_SIGNING_KEY_PARAMETER"), "LOKET_TOKEN_SIGNING_KEY_PARAMETER is not set"),
     (_without("LOKET_PUBLIC_BASE_URL"), "LOKET_PUBLIC_BASE_URL is not set"),
     (_without(LOKET_PUBLIC_BASE_URL="http://127.0.0.1:8000"), "LOKET_PUBLIC_BASE_URL must be the public https"),
     (_without(LOKET_PUBLIC_BASE_URL="https://localhost"), "LOKET_PUBLIC_BASE_URL must be the public https"),

@@ -106,7 +106,9 @@ def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly(tmp_path
             "performance_id": event["performances"][0]["performance_id"],
             "tickets": [{"price_type": "normaal", "quantity": 1}]})
         assert hold.status_code == 201, hold.text
-        checkout = requests.post(base + "/api/checkout", timeout=30, headers={"Idempotency-Key": str(uuid.uuid4())},
+        checkout = requests.post(base + "/api/checkout", timeout=30,
+                                 headers={"Idempotency-Key": str(uuid.uuid4()),
+                                          "X-Buyer-Session": hold.headers["X-Buyer-Session"]},
                                  json={"holds": [{"venue": summary["venue"], "hold_id": hold.json()["hold_id"]}],
                                        "buyer": {"name": "Smoke Test", "email": "smoke@example.be"}}).json()
         page = requests.get(checkout["checkout_url"], timeout=10)

@@ -71,6 +71,16 @@ def stripe_webhook_secret() -> str:
     return value
 
 
+def token_signing_key() -> bytes:
+    """The server's key for buyer sessions, basket ids and basket tokens."""
+    settings = get_settings()
+    value = _read(settings.token_signing_key_parameter, "The token signing key")
+    if len(value) < 32:
+        raise ConfigurationError(f"SSM parameter {settings.token_signing_key_parameter} must hold at least 32 "
+                                 f"random characters.")
+    return value.encode()
+
+
 def forget() -> None:
     """Drop the provider and its cached values (tests switch stacks and stages)."""
     _provider.cache_clear()

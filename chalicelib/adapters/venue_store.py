@@ -4,6 +4,7 @@ Single-table layout (pk / sk):
   SETTINGS / SETTINGS              venue secret for ticket codes and customer ids
   EVENT#{event} / EVENT            event, price types, published flag
   EVENT#{event} / PERF#{perf}      performance with its capacity counter `available`
+  EVENT#{event} / BUYER#{perf}#{b} places buyer session b holds for that performance (per-buyer limit)
   HOLD#{hold} / HOLD               reservation; gsi1 HELD/{expires_at} while held, CHECKOUT/{expires_at}
                                    while being paid: every unfinished hold is in an expiry index
   ORDER#{order} / ORDER            order with the buyer's name and e-mail
@@ -34,7 +35,7 @@ from chalicelib.adapters.dynamo import (
     without_keys,
 )
 from chalicelib.domain.model import Event, Hold, HoldStatus, Order, OrderStatus, Performance, Ticket
-from chalicelib.errors import HoldExpired, IdempotencyKeyReused
+from chalicelib.errors import HoldExpired, IdempotencyKeyReused, TooManyPlaces
 
 HELD_INDEX_KEY = "HELD"
 CHECKOUT_INDEX_KEY = "CHECKOUT"
@@ -121,13 +122,14 @@ class VenueStore:
         return Performance.model_validate(item) if item else None
 
     # -- holds --------------------------------------------------------------
-    def create_hold(self, hold: Hold, fingerprint: str) -> Hold | None:
+    def create_hold(self, hold: Hold, fingerprint: str, *, buyer_limit: int) -> Hold | None:
         """Take the places and record the hold in one transaction.
 
         The service has already decided (Performance.reserve) that enough
         places are left; the condition only guards against a concurrent sale
         in between. Returns the hold, the existing one for a retry with the
         same id, or None if the places were taken meanwhile (nothing written).
+        Raises TooManyPlaces if the buyer session would hold more than `buyer_limit`.
         """
         hold_item = {"pk": f"HOLD#{hold.hold_id}", "sk": "HOLD", "fingerprint": fingerprint,
                      "gsi1pk": HELD_INDEX_KEY, "gsi1sk": _iso(hold.expires_at)}
@@ -147,6 +149,13 @@ class VenueStore:
                         "Item": marshal(hold_item),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }},
+                    {"Update": {
+                        "TableName": self.table,
+                        "Key": self._buyer_key(hold),
+                        "UpdateExpression": "ADD held :q",
+                        "ConditionExpression": "attribute_not_exists(held) OR held <= :room",
+                        "ExpressionAttributeValues": values(q=hold.quantity, room=buyer_limit - hold.quantity),
+                    }},
                 ]
             )
             return hold
@@ -156,7 +165,23 @@ class VenueStore:
             reasons = cancellation_reasons(error)
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 return self.existing_hold(hold.hold_id, fingerprint)
+            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed" and reasons[0] != "ConditionalCheckFailed":
+                raise TooManyPlaces(f"You can hold at most {buyer_limit} places for one performance at a time. "
+                                    "Check out or cancel a reservation first.")
             return None
+
+    def _buyer_key(self, hold: Hold) -> dict[str, Any]:
+        return key(f"EVENT#{hold.event_id}", f"BUYER#{hold.performance_id}#{hold.buyer or '-'}")
+
+    def _buyer_change(self, holds: list[Hold], sign: int) -> list[dict[str, Any]]:
+        """Give a buyer's places back to their per-performance allowance."""
+        per_buyer: Counter[tuple[str, str, str]] = Counter()
+        for hold in holds:
+            per_buyer[(hold.event_id, hold.performance_id, hold.buyer or "-")] += hold.quantity
+        return [{"Update": {
+            "TableName": self.table, "Key": key(f"EVENT#{event_id}", f"BUYER#{performance_id}#{buyer}"),
+            "UpdateExpression": "ADD held :q", "ExpressionAttributeValues": values(q=sign * quantity)}}
+            for (event_id, performance_id, buyer), quantity in per_buyer.items()]
 
     def existing_hold(self, hold_id: str, fingerprint: str) -> Hold | None:
         """The hold a retried request made before, if any; refuses a reused key."""
@@ -191,6 +216,7 @@ class VenueStore:
                 "ExpressionAttributeValues": values(**vals),
             }},
             self._capacity_change(hold.event_id, hold.performance_id, hold.quantity),
+            *self._buyer_change([hold], -1),
         ])
 
     def expired_held_holds(self, now: datetime, limit: int = 100) -> list[Hold]:
@@ -339,6 +365,7 @@ class VenueStore:
             "ExpressionAttributeNames": {"#n": "name"},
             "ExpressionAttributeValues": values(e=customer["email"], n=customer["name"], at=_iso(paid_at),
                                                 c=customer["customer_id"], one=1, g="CUSTOMERS")}})
+        items += self._buyer_change(holds, -1)
         return self._transact_if_unchanged(items)
 
     def record_transfer(self, order_id: str, *, transfer_id: str | None = None, failed_attempt: bool = False) -> None:
@@ -370,6 +397,7 @@ class VenueStore:
                 "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value, o=order.order_id)}})
         for (event_id, performance_id), quantity in per_performance.items():
             items.append(self._capacity_change(event_id, performance_id, quantity))
+        items += self._buyer_change(holds, -1)
         return self._transact_if_unchanged(items)
 
     # -- tickets and customers --------------------------------------------------

@@ -1,27 +1,40 @@
 """Public buyer API: reservations, one checkout for the whole basket, the
-buyer's own order. Browsing is not here: the catalogue is static files."""
+buyer's own order. Browsing is not here: the catalogue is static files.
+
+A buyer is a session, not an account: the first reservation answers with a
+`buyer_session` (also in the `X-Buyer-Session` response header) that the
+client sends with every later call. Reservations are visible, cancellable
+and payable only with the session that made them.
+"""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import route, header, idempotency_key, json_response, parse
+from chalicelib.api.http import header, idempotency_key, json_response, parse, route
 from chalicelib.domain.model import NewCheckout, NewHold
+from chalicelib.errors import NotAuthenticated
 from chalicelib.services import sales
 
 public = Blueprint(__name__)
-
-
-def _venue_store(venue: str):
-    sales.active_venue(bootstrap.network(), venue)  # unknown or inactive: 404 before any credentials
-    return bootstrap.store_for(venue)
+SESSION_HEADER = "X-Buyer-Session"
 
 
 def _hold_body(hold) -> dict:
-    body = hold.model_dump(mode="json")
+    body = hold.model_dump(mode="json", exclude={"buyer"})
     body.update(quantity=hold.quantity, total=hold.total)
     return body
+
+
+def _buyer(request, *, required: bool = True) -> str | None:
+    session = header(request, SESSION_HEADER)
+    buyer = sales.buyer_of(session)
+    if session and buyer is None:
+        raise NotAuthenticated(f"This {SESSION_HEADER} was not issued by Loket; leave it out to get a new one.")
+    if required and buyer is None:
+        raise NotAuthenticated(f"Send the {SESSION_HEADER} you got with your first reservation.")
+    return buyer
 
 
 @route(public, "/health", methods=["GET"])
@@ -29,36 +42,55 @@ def health():
     return {"status": "ok"}
 
 
-@route(public, "/holds", methods=["POST"])
-def create_hold():
+@route(public, "/holds", methods=["POST"], venue_access="public")
+def create_hold(*, stores):
     request = public.current_request
     new = parse(request, NewHold)
-    hold, created = sales.hold(bootstrap.network(), bootstrap.store_for, new, idempotency_key(request, required=False))
-    return json_response(_hold_body(hold), 201 if created else 200)
+    session = header(request, SESSION_HEADER)
+    buyer = _buyer(request, required=False)
+    if buyer is None:
+        session = sales.new_buyer_session()
+        buyer = sales.buyer_of(session)
+    hold, created = sales.hold(bootstrap.network(), stores, new, idempotency_key(request, required=False), buyer)
+    return json_response({**_hold_body(hold), "buyer_session": session}, 201 if created else 200,
+                         headers={SESSION_HEADER: session, "Cache-Control": "no-store"})
 
 
-@route(public, "/holds/{venue}/{hold_id}", methods=["GET"])
-def read_hold(venue, hold_id):
-    return json_response(_hold_body(sales.get_hold(_venue_store(venue), hold_id)))
+@route(public, "/holds/{venue}/{hold_id}", methods=["GET"], venue_access="public")
+def read_hold(venue, hold_id, *, store):
+    hold = sales.get_hold(store, hold_id, _buyer(public.current_request))
+    return json_response(_hold_body(hold), headers={"Cache-Control": "no-store"})
 
 
-@route(public, "/holds/{venue}/{hold_id}", methods=["DELETE"])
-def cancel_hold(venue, hold_id):
-    sales.release(_venue_store(venue), hold_id)
+@route(public, "/holds/{venue}/{hold_id}", methods=["DELETE"], venue_access="public")
+def cancel_hold(venue, hold_id, *, store):
+    sales.release(store, hold_id, _buyer(public.current_request))
     return json_response(None, 204)
 
 
-@route(public, "/checkout", methods=["POST"])
-def start_checkout():
+@route(public, "/checkout", methods=["POST"], venue_access="public")
+def start_checkout(*, stores):
     request = public.current_request
     new = parse(request, NewCheckout)
-    answer = sales.checkout(bootstrap.network(), bootstrap.store_for, new, idempotency_key(request, required=True, min_length=16))
-    return json_response(answer, 201)
+    answer = sales.checkout(bootstrap.network(), stores, new, idempotency_key(request, required=True, min_length=16),
+                            _buyer(request))
+    return json_response(answer, 201, headers={"Cache-Control": "no-store"})
 
 
-@route(public, "/baskets/{basket_id}", methods=["GET"])
-def read_basket(basket_id):
+def _basket_token(request) -> str:
+    return header(request, "x-basket-token") or (request.query_params or {}).get("token", "")
+
+
+@route(public, "/baskets/{basket_id}", methods=["GET"], venue_access="public")
+def read_basket(basket_id, *, stores):
     request = public.current_request
-    token = header(request, "x-basket-token") or (request.query_params or {}).get("token", "")
-    return json_response(sales.basket_for_buyer(bootstrap.network(), bootstrap.store_for, basket_id, token),
+    return json_response(sales.basket_for_buyer(bootstrap.network(), stores, basket_id, _basket_token(request)),
+                         headers={"Cache-Control": "no-store"})
+
+
+@route(public, "/baskets/{basket_id}/abandon", methods=["POST"], venue_access="public")
+def abandon_basket(basket_id, *, stores):
+    """The buyer left the payment page without paying: the reservations are theirs again."""
+    request = public.current_request
+    return json_response(sales.abandon_basket(bootstrap.network(), stores, basket_id, _basket_token(request)),
                          headers={"Cache-Control": "no-store"})

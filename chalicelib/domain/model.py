@@ -22,6 +22,8 @@ PriceCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9+-]{1,20}$")]
 Cents = Annotated[int, Field(ge=0, le=10_000_000)]
 
 MAX_TICKETS_PER_HOLD = 20
+# Places one buyer session may hold (held or being paid) per performance at once.
+MAX_PLACES_PER_BUYER = 20
 FEW_LEFT_FRACTION = 0.1
 
 
@@ -160,6 +162,9 @@ class Hold(BaseModel):
     status: HoldStatus
     expires_at: datetime
     order_id: str | None = None
+    # Hash of the buyer session that made the hold: only that session may
+    # see, cancel or check it out.
+    buyer: str | None = None
 
     @property
     def quantity(self) -> int:

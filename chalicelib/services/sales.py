@@ -8,7 +8,6 @@ webhook cannot change a settled basket.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -16,12 +15,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from chalicelib.adapters import payments
+from chalicelib.adapters import payments, secrets
 from chalicelib.adapters.network_store import NetworkStore
 from chalicelib.adapters.venue_store import VenueStore
-from chalicelib.domain import tickets as ticket_codes
+from chalicelib.domain import tickets as ticket_codes, tokens
 from chalicelib.domain.model import (
     BasketStatus,
+    MAX_PLACES_PER_BUYER,
     Hold,
     HoldStatus,
     NewCheckout,
@@ -39,11 +39,26 @@ from chalicelib.settings import get_settings
 
 StoreFor = Callable[[str], VenueStore]
 RESERVE_ATTEMPTS = 5
-_NAMESPACE = uuid.UUID("5b0c7c1e-6f5e-4c55-9a53-4c6f6b657421")
 
 
 def _derived_id(*parts: str) -> str:
-    return uuid.uuid5(_NAMESPACE, "/".join(parts)).hex
+    return tokens.derived_id(secrets.token_signing_key(), *parts)
+
+
+def new_buyer_session() -> str:
+    return tokens.new_buyer_session(secrets.token_signing_key())
+
+
+def buyer_of(session: str | None) -> str | None:
+    """Who the session is (a hash), if this server issued it."""
+    return tokens.buyer_of(secrets.token_signing_key(), session)
+
+
+def _own_hold(hold: Hold | None, buyer: str | None) -> Hold | None:
+    """A hold is visible only to the buyer session that made it."""
+    if hold is None or hold.buyer is None or buyer is None or not hmac.compare_digest(hold.buyer, buyer):
+        return None
+    return hold
 
 
 def _fingerprint(payload: Any) -> str:
@@ -59,7 +74,7 @@ def active_venue(network: NetworkStore, slug: str) -> dict[str, Any]:
 
 # -- holds ----------------------------------------------------------------------
 def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempotency_key: str | None,
-         now: datetime | None = None) -> tuple[Hold, bool]:
+         buyer: str, now: datetime | None = None) -> tuple[Hold, bool]:
     now = now or utcnow()
     active_venue(network, request.venue)
     store = store_for(request.venue)
@@ -71,7 +86,7 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
         raise NotFound("This performance does not exist.")
     if performance.starts_at <= now:
         raise Conflict("This performance has already started.")
-    hold_id = _derived_id("hold", request.venue, idempotency_key) if idempotency_key else uuid.uuid4().hex
+    hold_id = _derived_id("hold", request.venue, buyer, idempotency_key) if idempotency_key else uuid.uuid4().hex
     fingerprint = _fingerprint(request.model_dump())
     if idempotency_key:
         earlier = store.existing_hold(hold_id, fingerprint)
@@ -80,10 +95,10 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
     new = Hold(hold_id=hold_id, venue=request.venue, event_id=event.event_id,
                performance_id=performance.performance_id, event_title=event.title,
                starts_at=performance.starts_at, lines=price_hold(event, request), status=HoldStatus.HELD,
-               expires_at=hold_expiry(now, get_settings().hold_minutes))
+               expires_at=hold_expiry(now, get_settings().hold_minutes), buyer=buyer)
     for _ in range(RESERVE_ATTEMPTS):
         performance.reserve(new.quantity)  # the rule; raises SoldOut
-        written = store.create_hold(new, fingerprint)
+        written = store.create_hold(new, fingerprint, buyer_limit=MAX_PLACES_PER_BUYER)
         if written is not None:
             created = written is new
             if created:
@@ -96,15 +111,15 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
     raise ServiceBusy("Many people are buying this performance right now. Try again in a few seconds.")
 
 
-def get_hold(store: VenueStore, hold_id: str) -> Hold:
-    found = store.get_hold(hold_id)
+def get_hold(store: VenueStore, hold_id: str, buyer: str | None) -> Hold:
+    found = _own_hold(store.get_hold(hold_id), buyer)
     if not found:
         raise NotFound("This reservation does not exist.")
     return found
 
 
-def release(store: VenueStore, hold_id: str) -> None:
-    found = get_hold(store, hold_id)
+def release(store: VenueStore, hold_id: str, buyer: str | None) -> None:
+    found = get_hold(store, hold_id, buyer)
     if found.status == HoldStatus.HELD:
         store.release_hold(found)
     elif found.status in (HoldStatus.CHECKOUT, HoldStatus.SOLD):
@@ -142,7 +157,7 @@ MINIMUM_PAYMENT_CENTS = 50
 
 
 def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, idempotency_key: str,
-             now: datetime | None = None) -> dict[str, Any]:
+             buyer: str | None, now: datetime | None = None) -> dict[str, Any]:
     """One basket, one payment, one pending order per venue.
 
     Personal data (name, e-mail) is written only into each selling venue's
@@ -160,7 +175,7 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
         if basket["status"] != BasketStatus.OPEN.value:
             raise HoldExpired("This checkout was stopped. Check out again to pay for your reservations.")
 
-    by_venue = _holds_to_check_out(network, store_for, request, basket_id, now)
+    by_venue = _holds_to_check_out(network, store_for, request, basket_id, buyer, now)
     total = sum(h.total for holds in by_venue.values() for h in holds)
     if 0 < total < MINIMUM_PAYMENT_CENTS:
         raise InvalidInput(f"An online payment must be at least €{MINIMUM_PAYMENT_CENTS / 100:.2f}.",
@@ -223,12 +238,12 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
 
 
 def _holds_to_check_out(network: NetworkStore, store_for: StoreFor, request: NewCheckout, basket_id: str,
-                        now: datetime) -> dict[str, list[Hold]]:
+                        buyer: str | None, now: datetime) -> dict[str, list[Hold]]:
     by_venue: dict[str, list[Hold]] = {}
     for venue in {ref.venue for ref in request.holds}:
         active_venue(network, venue)
     for ref in request.holds:
-        found = store_for(ref.venue).get_hold(ref.hold_id)
+        found = _own_hold(store_for(ref.venue).get_hold(ref.hold_id), buyer)
         if not found:
             raise NotFound(f"Reservation {ref.hold_id} does not exist.")
         already_ours = found.status == HoldStatus.CHECKOUT and found.order_id == _derived_id("order", basket_id, ref.venue)
@@ -266,13 +281,16 @@ def abandon_basket(network: NetworkStore, store_for: StoreFor, basket_id: str, t
     reservations back, held again for LOKET_HOLD_MINUTES, unless it was paid."""
     now = now or utcnow()
     basket = _buyers_basket(network, basket_id, token)
+    abandoned = basket["status"] == BasketStatus.EXPIRED.value
     if basket["status"] == BasketStatus.OPEN.value:
         if basket.get("checkout_session_id"):
             payments.expire_checkout(basket["checkout_session_id"])
             if payments.retrieve_checkout(basket["checkout_session_id"])["status"] != "expired":
-                return basket_for_buyer(network, store_for, basket_id, token)  # paid or paying after all
+                # Paid (or a bank payment started) after all: nothing is taken back.
+                return {**basket_for_buyer(network, store_for, basket_id, token), "abandoned": False}
         _undo_checkout(network, store_for, basket, now, BasketStatus.EXPIRED, reclaim=True)
-    return basket_for_buyer(network, store_for, basket_id, token)
+        abandoned = True
+    return {**basket_for_buyer(network, store_for, basket_id, token), "abandoned": abandoned}
 
 
 def _undo_checkout(network: NetworkStore, store_for: StoreFor, basket: dict[str, Any], now: datetime,
@@ -304,15 +322,10 @@ def _undo_checkout(network: NetworkStore, store_for: StoreFor, basket: dict[str,
 
 
 def _basket_token(idempotency_key: str) -> str:
-    """The buyer's key to their order. Derived from the checkout's
-    Idempotency-Key (a random secret only the buyer's client knows), so a
-    retried checkout whose first answer was lost returns the same token."""
-    mac = hmac.new(idempotency_key.encode(), b"loket basket token", hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return tokens.basket_token(secrets.token_signing_key(), idempotency_key)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+_token_hash = tokens.token_hash
 
 
 def _checkout_answer(basket: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 import {
   initPage, onLangChange, getLang, t, h, api, loadJson, formatMoney, formatDateTime, formatCountdown,
   applyAccent, showProblem, showMessage, clearMessage, param, uuid, getBasket, replaceHold,
-  removeHold, storeBasketToken, ApiProblem
+  removeHold, storeBasketToken, getBasketToken, ApiProblem
 } from './core.js';
 
 const basketEl = document.getElementById('basket');
@@ -16,6 +16,9 @@ const noticesEl = document.getElementById('notices');
 const cancelledEl = document.getElementById('cancelled');
 
 const PENDING_KEY = 'loket.checkout.pending';
+// The basket whose payment page the buyer went to: if they come back without
+// paying (cancel or the back button), its reservations are taken back for them.
+const PAYING_KEY = 'loket.checkout.paying';
 const state = { venues: new Map(), ready: false, busy: false, navigating: false, notices: [] };
 
 function holdUrl(hold) {
@@ -48,7 +51,7 @@ function drop(hold, reasonKey = 'basket.dropped') {
 async function revalidate(hold) {
   try {
     const fresh = await api(holdUrl(hold));
-    if (fresh && fresh.status === 'held' && !isExpired(fresh)) {
+    if (fresh && ['held', 'checkout'].includes(fresh.status) && !isExpired(fresh)) {
       replaceHold({ ...hold, ...fresh });
       return true;
     }
@@ -237,6 +240,7 @@ async function checkout(e) {
     const res = await api('/api/checkout', { method: 'POST', body: payload, headers: { 'Idempotency-Key': key } });
     if (!res?.basket_id || !res?.checkout_url) throw new ApiProblem({ status: 500, detail: t('common.unknown_error') });
     storeBasketToken(res.basket_id, res.basket_token);
+    try { sessionStorage.setItem(PAYING_KEY, res.basket_id); } catch { /* ignore */ }
     forgetPending();
     state.navigating = true; // keep the button disabled while navigating away
     location.href = res.checkout_url;
@@ -269,9 +273,32 @@ async function checkout(e) {
 }
 
 /* ---------- boot ---------- */
+/* Back from the payment page without paying: the payment is closed and the
+   reservations are held for the buyer again (the API says for how long). */
+async function takeBackFromPayment() {
+  let basketId = param('cancelled');
+  try { basketId = basketId || sessionStorage.getItem(PAYING_KEY); } catch { /* ignore */ }
+  if (!basketId) return false;
+  const token = getBasketToken(basketId);
+  if (!token) return false;
+  try {
+    const basket = await api(`/api/baskets/${encodeURIComponent(basketId)}/abandon`,
+      { method: 'POST', headers: { 'X-Basket-Token': token } });
+    try { sessionStorage.removeItem(PAYING_KEY); } catch { /* ignore */ }
+    if (!basket?.abandoned) { // paid after all (or being paid): show the order
+      location.replace(`/order.html?basket=${encodeURIComponent(basketId)}`);
+      return false;
+    }
+    return true;
+  } catch {
+    return false; // the hold checks below still show what is left
+  }
+}
+
 async function boot() {
   initPage();
-  if (param('cancelled')) cancelledEl.hidden = false;
+  const tookBack = await takeBackFromPayment();
+  if (param('cancelled') || tookBack) cancelledEl.hidden = false;
   for (const hold of getBasket()) if (isExpired(hold)) drop(hold);
   await Promise.all([loadVenues(), revalidateAll()]);
   state.ready = true;

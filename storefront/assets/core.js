@@ -256,8 +256,19 @@ export function uuid() {
  * fetch() wrapper: JSON in/out, RFC 9457 problems thrown as ApiProblem.
  * Returns parsed JSON, or null for 204 / empty bodies.
  */
-export async function api(path, { method = 'GET', body, headers = {}, signal } = {}) {
+/* The buyer session: handed out with the first reservation, sent with every
+   API call after it; reservations belong to the session that made them. */
+const BUYER_SESSION_KEY = 'loket.buyer';
+const BUYER_SESSION_HEADER = 'X-Buyer-Session';
+
+export function forgetBuyerSession() {
+  safeRemove(BUYER_SESSION_KEY);
+}
+
+export async function api(path, { method = 'GET', body, headers = {}, signal } = {}, retried = false) {
   const init = { method, headers: { Accept: 'application/json, application/problem+json', ...headers }, signal, cache: 'no-store' };
+  const session = path.startsWith('/api/') ? safeGet(BUYER_SESSION_KEY) : null;
+  if (session) init.headers[BUYER_SESSION_HEADER] = session;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -268,6 +279,13 @@ export async function api(path, { method = 'GET', body, headers = {}, signal } =
   } catch (err) {
     if (err?.name === 'AbortError') throw err;
     throw new ApiProblem({ status: 0, title: 'network', detail: t('common.network_error') });
+  }
+  const issued = res.headers.get(BUYER_SESSION_HEADER);
+  if (issued && issued !== session) safeSet(BUYER_SESSION_KEY, issued);
+  if (res.status === 401 && session && !retried && path === '/api/holds' && method === 'POST') {
+    // A session this Loket did not issue (e.g. a local stack that restarted): start a new one.
+    forgetBuyerSession();
+    return api(path, { method, body, headers, signal }, true);
   }
   const text = await res.text().catch(() => '');
   let data = null;
