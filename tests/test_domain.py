@@ -48,3 +48,29 @@ def test_checkout_needs_a_real_email_and_distinct_holds():
                     buyer={"name": "An", "email": "not-an-email"})
     fields = {".".join(map(str, e["loc"])) for e in error.value.errors()}
     assert {"holds", "buyer.email"} <= fields
+
+
+def test_a_reservation_takes_places_only_while_enough_are_left():
+    import pytest
+
+    from chalicelib.domain.model import Performance
+    from chalicelib.errors import SoldOut
+
+    performance = Performance(performance_id="p", event_id="e", starts_at="2027-01-01T20:00:00+01:00",
+                              capacity=10, available=3)
+    assert performance.reserve(3) == 0
+    with pytest.raises(SoldOut) as refused:
+        performance.reserve(4)
+    assert "3" not in refused.value.detail and not refused.value.extensions, "no stock figure"
+
+
+def test_buyer_sessions_are_recognised_only_with_the_servers_key():
+    from chalicelib.domain import tokens
+
+    key, other = b"k" * 32, b"o" * 32
+    session = tokens.new_buyer_session(key)
+    assert tokens.buyer_of(key, session) and tokens.buyer_of(key, session) == tokens.buyer_of(key, session)
+    assert tokens.buyer_of(other, session) is None
+    assert tokens.buyer_of(key, session[:-1] + ("A" if session[-1] != "A" else "B")) is None
+    assert tokens.derived_id(key, "basket", "x") != tokens.derived_id(other, "basket", "x")
+    assert tokens.basket_token(key, "x") == tokens.basket_token(key, "x") != tokens.basket_token(other, "x")
