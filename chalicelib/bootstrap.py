@@ -51,8 +51,8 @@ def worker_store(venue: str) -> VenueStore:
 
 # Transitional name for callers not yet moved to `worker_store`
 # (workers/jobs.py, workers/payment_events.py, services/venues.py,
-# local/demo.py, tests/test_capacity.py). No module under chalicelib/api/ may
-# use it; remove it once those callers have moved.
+# local/demo.py and several tests). No module under chalicelib/api/ may use it
+# (tests/test_isolation.py); remove it once those callers have moved.
 store_for = worker_store
 
 

@@ -161,7 +161,7 @@ def test_every_venue_route_declares_its_access_and_no_view_builds_a_venue_store(
     assert not builders, "api modules must get their store from the gate:\n" + "\n".join(builders)
 
 
-def test_the_gate_refuses_a_staff_route_without_a_venue_and_an_unknown_access_level():
+def test_the_gate_refuses_at_registration_a_venue_route_without_declared_access():
     from chalice import Blueprint
 
     from chalicelib.api.http import route
@@ -171,6 +171,8 @@ def test_the_gate_refuses_a_staff_route_without_a_venue_and_an_unknown_access_le
         route(blueprint, "/orders", methods=["GET"], venue_access="lead")
     with pytest.raises(ValueError, match="venue_access must be one of"):
         route(blueprint, "/venues/{venue}/x", methods=["GET"], venue_access="everyone")
+    with pytest.raises(ValueError, match="must declare venue_access"):
+        route(blueprint, "/holds/{venue}/{hold_id}", methods=["GET"])
 
 
 def test_a_clerk_sees_no_buyer_unless_the_venue_allows_it_and_every_read_is_audited(api):

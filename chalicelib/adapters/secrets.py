@@ -2,7 +2,7 @@
 
 Only the parameters' names are in the environment (settings.py); the values
 are fetched on first use with the function's own identity, whose policy may
-read only `parameter/loket/{stage}/stripe/*`, and cached for
+read only `parameter/loket/{stage}/stripe/*` and `.../tokens/*`, and cached for
 `LOKET_SECRETS_MAX_AGE` seconds (default 300) so a rotated webhook secret is
 picked up without a redeploy and Parameter Store is asked at most once per
 five minutes per container.
@@ -44,7 +44,8 @@ def _read(name: str, what: str) -> str:
         value = _provider().get(name, decrypt=True, max_age=get_settings().secrets_max_age)
     except GetParameterError as error:
         raise ConfigurationError(f"{what} could not be read from SSM parameter {name} ({error}). Store it as a "
-                                 f"SecureString there; the function's role may read parameter/loket/<stage>/stripe/*."
+                                 f"SecureString there; the function's role may read /loket/<stage>/stripe/* and "
+                                 f"/loket/<stage>/tokens/*."
                                  ) from error
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"{what} in SSM parameter {name} is empty.")

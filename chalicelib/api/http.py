@@ -109,9 +109,8 @@ def problem_response(problem: Problem, request_id: str | None, path: str | None,
 def _check_declaration(path: str, venue_access: str | None) -> None:
     if venue_access is not None and venue_access not in VENUE_ACCESS:
         raise ValueError(f"{path}: venue_access must be one of {VENUE_ACCESS}, not {venue_access!r}")
-    # A {venue} route without venue_access is refused by
-    # tests/test_isolation.py; it will be refused here too, at registration,
-    # once api/public.py's views are converted to the gate.
+    if "{venue}" in path and venue_access is None:
+        raise ValueError(f"{path}: a route with {{venue}} must declare venue_access= one of {VENUE_ACCESS}")
     if venue_access in STAFF_ACCESS and "{venue}" not in path:
         raise ValueError(f"{path}: venue_access={venue_access!r} needs {{venue}} in the path")
 
