@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     public_url = f"http://127.0.0.1:{args.port}"
 
     sys.path.insert(0, str(ROOT))
-    from local import demo, stack as local_stack
+    from local import demo, faults, stack as local_stack
     from local.edge import EdgeServer
     from local.runner import Runner
 
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                               webhook_url=f"{public_url}/api/stripe/webhook")
     print("Loket: onboarding the demo venues (one CloudFormation stack each) ...", flush=True)
     seeded = demo.seed()
+    faults.configure_from_env()  # LOKET_FAULTS=test: run the demo as AWS and Stripe at their worst
     api = edge = runner = None
 
     def stop(*_):

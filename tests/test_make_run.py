@@ -54,7 +54,9 @@ class Output:
 
 
 def _buy_in_the_browser(base: str, tmp_path: Path) -> int:
-    """A buyer in real Chromium: catalogue, event, reserve, basket, pay, tickets."""
+    """A buyer in real Chromium: catalogue, event, reserve, basket, cancel on the
+    payment page and come back (the reservation is still there), go back with
+    the browser's back button (still there), pay, tickets."""
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
@@ -73,11 +75,27 @@ def _buy_in_the_browser(base: str, tmp_path: Path) -> int:
         page.wait_for_selector("#confirmation:not([hidden])")
         assert page.inner_text("#basket-count").strip() == "2"
         page.goto(base + "/basket.html")
-        page.wait_for_selector("#checkout-section:not([hidden])")
-        page.fill("#buyer-name", "Browser Koper")
-        page.fill("#buyer-email", "browser@example.be")
-        page.click("#checkout")
-        page.wait_for_selector("#pay")  # the Stripe emulator's hosted page
+
+        def to_payment_page():
+            page.wait_for_selector("#checkout-section:not([hidden])")
+            page.fill("#buyer-name", "Browser Koper")
+            page.fill("#buyer-email", "browser@example.be")
+            page.click("#checkout")
+            page.wait_for_selector("#pay")  # the Stripe emulator's hosted page
+
+        to_payment_page()
+        page.click("#cancel")  # 'Annuleren': back to the basket
+        page.wait_for_url("**/basket.html?cancelled=*")
+        page.wait_for_selector("#cancelled:not([hidden])")
+        page.wait_for_selector(".hold .countdown:has-text(':')")
+        assert page.locator(".hold").count() == 1, "the reservation is still in the basket"
+        to_payment_page()
+        page.go_back()  # the browser's back button
+        page.wait_for_url("**/basket.html*")
+        page.wait_for_selector("#cancelled:not([hidden])")
+        page.wait_for_selector(".hold .countdown:has-text(':')")
+        assert page.locator(".hold").count() == 1
+        to_payment_page()
         page.click("#pay")
         page.wait_for_url("**/order.html?basket=*")
         page.wait_for_selector(".ticket-code")

@@ -265,6 +265,8 @@ def _reclaim_from_abandoned_checkout(network: NetworkStore, store: VenueStore, h
     if not order or not basket:
         return held
     if basket.get("checkout_session_id"):
+        # Say so before Stripe's `expired` webhook can race us to the places.
+        network.update_basket(basket["basket_id"], give_back_to_buyer=True)
         payments.expire_checkout(basket["checkout_session_id"])
         if payments.retrieve_checkout(basket["checkout_session_id"])["status"] != "expired":
             return held  # paid after all: the caller refuses the hold
@@ -284,6 +286,9 @@ def abandon_basket(network: NetworkStore, store_for: StoreFor, basket_id: str, t
     abandoned = basket["status"] == BasketStatus.EXPIRED.value
     if basket["status"] == BasketStatus.OPEN.value:
         if basket.get("checkout_session_id"):
+            # Say so before Stripe's `expired` webhook can race us: whoever
+            # gets there first gives the places back to the buyer, not to the sale.
+            network.update_basket(basket_id, give_back_to_buyer=True)
             payments.expire_checkout(basket["checkout_session_id"])
             if payments.retrieve_checkout(basket["checkout_session_id"])["status"] != "expired":
                 # Paid (or a bank payment started) after all: nothing is taken back.
@@ -364,7 +369,8 @@ def settle_basket(network: NetworkStore, store_for: StoreFor, basket_id: str, no
         logger.info("payment failed, places returned", extra={"basket_id": basket_id})
         return BasketStatus.PAYMENT_FAILED.value
     if session["status"] == "expired":
-        _undo_checkout(network, store_for, basket, now, BasketStatus.EXPIRED)
+        _undo_checkout(network, store_for, basket, now, BasketStatus.EXPIRED,
+                       reclaim=bool(basket.get("give_back_to_buyer")))
         logger.info("basket expired, places returned", extra={"basket_id": basket_id})
         return BasketStatus.EXPIRED.value
     return "open"

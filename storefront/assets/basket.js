@@ -309,6 +309,9 @@ async function boot() {
 formEl.addEventListener('submit', checkout);
 nameEl.addEventListener('input', () => setFieldError(nameEl, ''));
 emailEl.addEventListener('input', () => setFieldError(emailEl, ''));
+// Back from the payment page, the browser may show this page from its cache
+// without running it: run it, so the reservations are taken back and shown truthfully.
+window.addEventListener('pageshow', (e) => { if (e.persisted) location.reload(); });
 window.addEventListener('storage', (e) => { if (e.key === 'loket.basket' && state.ready) render(); });
 onLangChange(() => {
   if (state.ready) render();
