@@ -49,13 +49,6 @@ def worker_store(venue: str) -> VenueStore:
     return _venue_store(venue)
 
 
-# Transitional name for callers not yet moved to `worker_store`
-# (workers/jobs.py, workers/payment_events.py, services/venues.py,
-# local/demo.py and several tests). No module under chalicelib/api/ may use it
-# (tests/test_isolation.py); remove it once those callers have moved.
-store_for = worker_store
-
-
 def reset() -> None:
     """Forget cached clients (tests switch settings between runs)."""
     network.cache_clear()

@@ -80,7 +80,7 @@ def seed() -> dict:
     network = bootstrap.network()
     count = 0
     for slug, venue_events in EVENTS.items():
-        store = bootstrap.store_for(slug)
+        store = bootstrap.worker_store(slug)
         for title, category, hall, prices, performances in venue_events:
             event = events.create_event(store, NewEvent(title=title, category=category, hall=hall, price_types=prices,
                                                         description=f"{title} in {hall}."))

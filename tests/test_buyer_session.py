@@ -10,7 +10,7 @@ from chalicelib import bootstrap
 
 
 def _available(event):
-    return bootstrap.store_for(event["venue"]).get_performance(event["event_id"], event["performance_id"]).available
+    return bootstrap.worker_store(event["venue"]).get_performance(event["event_id"], event["performance_id"]).available
 
 
 def test_another_buyer_cannot_see_cancel_or_pay_for_my_reservation(api):

@@ -12,7 +12,7 @@ from chalicelib.workers import jobs
 
 
 def _available(event):
-    return bootstrap.store_for(event["venue"]).get_performance(event["event_id"], event["performance_id"]).available
+    return bootstrap.worker_store(event["venue"]).get_performance(event["event_id"], event["performance_id"]).available
 
 
 def test_fifty_parallel_holds_racing_for_the_last_ten_places_never_oversell(api):
@@ -25,7 +25,7 @@ def test_fifty_parallel_holds_racing_for_the_last_ten_places_never_oversell(api)
         request = NewHold(**event, tickets=[{"price_type": "normaal", "quantity": 1}])
         start.wait()
         try:
-            sales.hold(bootstrap.network(), bootstrap.store_for, request, str(uuid.uuid4()),
+            sales.hold(bootstrap.network(), bootstrap.worker_store, request, str(uuid.uuid4()),
                        buyer=uuid.uuid4().hex)  # every racing buyer is another session
             result = "held"
         except SoldOut:

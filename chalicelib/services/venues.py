@@ -59,7 +59,7 @@ def finish_onboarding(network: NetworkStore, slug: str, *, cfn: Any = None) -> d
         return network.get_venue(slug)
     if status not in provisioning.DONE:
         return venue
-    bootstrap.store_for(slug).initialise()
+    bootstrap.worker_store(slug).initialise()
     account = venue.get("stripe_account_id") or payments.create_connected_account(venue=slug, name=venue["name"])
     for role in identity.ROLES:
         identity.ensure_group(identity.venue_group(slug, role))
@@ -81,7 +81,7 @@ def offboard(network: NetworkStore, slug: str, *, cfn: Any = None) -> None:
         raise NotFound(f"There is no venue '{slug}'.")
     event_ids: list[str] = []
     if venue["status"] == "active":
-        event_ids = [e.event_id for e in bootstrap.store_for(slug).list_events() if e.published]
+        event_ids = [e.event_id for e in bootstrap.worker_store(slug).list_events() if e.published]
     network.update_venue(slug, status="offboarding")
     catalogue.unpublish_venue(network, slug, event_ids)
     for role in identity.ROLES:

@@ -28,7 +28,7 @@ def _each_active_venue(action, name: str) -> dict[str, Any]:
 
 
 def release_expired_holds(now: datetime | None = None) -> dict[str, Any]:
-    return _each_active_venue(lambda slug: sales.release_expired_holds(bootstrap.store_for(slug), now),
+    return _each_active_venue(lambda slug: sales.release_expired_holds(bootstrap.worker_store(slug), now),
                               "release expired holds")
 
 
@@ -36,20 +36,20 @@ def return_stale_checkouts(now: datetime | None = None) -> dict[str, Any]:
     """Places stuck 'in checkout' whatever left them there (a lost webhook, a
     function stopped mid-checkout, a payment that failed later)."""
     return _each_active_venue(
-        lambda slug: sales.sweep_stale_checkouts(bootstrap.network(), bootstrap.store_for(slug), bootstrap.store_for,
+        lambda slug: sales.sweep_stale_checkouts(bootstrap.network(), bootstrap.worker_store(slug), bootstrap.worker_store,
                                                  now),
         "return stale checkouts")
 
 
 def reconcile_baskets(now: datetime | None = None) -> dict[str, str]:
     """Baskets left unfinished: settled from Stripe's answer, per venue."""
-    return sales.reconcile(bootstrap.network(), bootstrap.store_for, now)
+    return sales.reconcile(bootstrap.network(), bootstrap.worker_store, now)
 
 
 def refresh_catalogue() -> dict[str, Any]:
     """Availability in the catalogue ('few left', 'sold out') follows sales."""
     results = _each_active_venue(
-        lambda slug: catalogue.publish_venue(bootstrap.network(), bootstrap.store_for(slug), with_network=False),
+        lambda slug: catalogue.publish_venue(bootstrap.network(), bootstrap.worker_store(slug), with_network=False),
         "refresh catalogue")
     catalogue.publish_network(bootstrap.network())
     return results

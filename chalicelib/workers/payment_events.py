@@ -38,7 +38,7 @@ def _settle_once():
 
     @idempotent_function(data_keyword_argument="message", config=config, persistence_store=persistence)
     def settle(message: dict[str, Any]) -> dict[str, str]:
-        outcome = sales.settle_basket(bootstrap.network(), bootstrap.store_for, message["basket_id"])
+        outcome = sales.settle_basket(bootstrap.network(), bootstrap.worker_store, message["basket_id"])
         return {"basket_id": message["basket_id"], "outcome": outcome}
 
     return settle, config
