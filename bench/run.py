@@ -4,6 +4,8 @@ Writes bench/results.json:
 - cold-start import time of app.py next to `import boto3` alone, measured
   with `python -X importtime` in fresh interpreters (median of 5)
 - seconds from starting `python -m local.run` to the first storefront page
+- the sale under injected faults (bench/sale_under_faults.py): false
+  sold-outs, failed answers and leaked places
 """
 
 from __future__ import annotations
@@ -62,12 +64,23 @@ def seconds_to_first_page() -> float:
         process.wait(timeout=30)
 
 
+def sale_under_faults() -> dict:
+    """In its own process: it starts a local stack of its own."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([sys.executable, "-m", "bench.sale_under_faults", out.name], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return json.loads(Path(out.name).read_text())
+
+
 def main() -> None:
     results = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": sys.version.split()[0],
         "import_ms": {"boto3": median_ms("import boto3"), "app": median_ms("import app")},
         "make_run_seconds_to_first_page": seconds_to_first_page(),
+        "sale_under_faults": sale_under_faults(),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
