@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.adapters import aws
 from chalicelib.settings import get_settings
 
@@ -24,12 +26,19 @@ def put_document(path: str, document: dict[str, Any], *, max_age: int = 60) -> N
     )
 
 
+# S3 answers 403, not 404, for a missing key to a caller without
+# s3:ListBucket, and the API may not list the site bucket. It may read every
+# catalogue/ key, so here a 403 can only mean "not published".
+_MISSING = {"NoSuchKey", "404", "AccessDenied", "403"}
+
+
 def get_document(path: str) -> dict[str, Any] | None:
-    s3 = aws.client("s3")
     try:
-        body = s3.get_object(Bucket=get_settings().site_bucket, Key=PREFIX + path)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
+        body = aws.client("s3").get_object(Bucket=get_settings().site_bucket, Key=PREFIX + path)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _MISSING:
+            return None
+        raise
     return json.loads(body)
 
 
