@@ -96,6 +96,31 @@ class InvalidSignature(Problem):
     status, slug, title = 400, "invalid-signature", "Signature verification failed"
 
 
+# -- what the HTTP edge itself answers ------------------------------------------
+class PayloadTooLarge(Problem):
+    status, slug, title = 413, "payload-too-large", "The request body is too large"
+
+
+class NestingTooDeep(Problem):
+    status, slug, title = 400, "nesting-too-deep", "The request body is nested too deeply"
+
+
+class UnsupportedMediaType(Problem):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported Content-Type"
+
+
+class MethodNotAllowed(Problem):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class NoSuchRoute(Problem):
+    status, slug, title = 404, "no-such-route", "There is no such address"
+
+
+class ServiceMisconfigured(Problem):
+    status, slug, title = 503, "service-misconfigured", "Loket is not configured to do this right now"
+
+
 def validation_problem(exc: Any) -> InvalidInput:
     """Turn a pydantic ValidationError into one problem with per-field errors."""
     errors = [

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization",
               "proxy-authenticate", "host", "content-length"}
@@ -65,7 +65,11 @@ def make_handler(api_host: str, api_port: int, s3, bucket: str):
                     except ClientError:
                         self._send(404, b"Not found", "text/plain")
                     return
-                raise
+                self._send(502, b"The origin answered an error", "text/plain")  # as CloudFront does
+                return
+            except BotoCoreError:  # the origin is unreachable (e.g. while the local stack stops)
+                self._send(502, b"The origin did not answer", "text/plain")
+                return
             body = obj["Body"].read()
             self._send(200, b"" if self.command == "HEAD" else body, obj.get("ContentType", "application/octet-stream"),
                        obj.get("CacheControl"), length=len(body))

@@ -14,9 +14,9 @@ thread-safe (a transaction deep-copies the table and restores it on
 failure), so requests on one table run one at a time, while different
 tables (different venues) run concurrently. Real DynamoDB does not queue a
 transaction behind another one on the same item: it cancels it with
-`TransactionConflict`. The handler does the same: a transaction touching an
-item that another transaction or write is working on is cancelled, and a
-single write on an item inside a running transaction gets
+`TransactionConflict`. The handler does the same: a transaction arriving
+while another transaction or write is working on one of its items is
+cancelled, and a single write on an item inside a running transaction gets
 `TransactionConflictException`. On top of those real conflicts, the rates in
 `local/faults.py` cancel transactions and conditional writes and throttle
 requests (docs/faults.md).
@@ -110,6 +110,10 @@ class _ItemsInFlight:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str], list[int]] = {}
+
+    def busy(self, items: list[tuple[str, str]], *, transaction: bool) -> list[bool]:
+        with self._lock:
+            return [self._conflicts(item, transaction) for item in items]
 
     def claim(self, items: list[tuple[str, str]], *, transaction: bool) -> list[bool]:
         """Register `items`, or return which of them conflict (and register nothing)."""
@@ -225,13 +229,19 @@ def _call_as_aws(handler: DynamoHandler, original_call_action) -> Any:
         busy = [True] * len(items)
         refused["injected_conflict"] += 1
     else:
-        busy = _in_flight.claim(items, transaction=transaction)
+        # A request arriving while another one is writing its items conflicts,
+        # as in DynamoDB; one that only queues for moto's table lock does not
+        # (DynamoDB has no such queue), so items count as in flight only while
+        # their request runs.
+        busy = _in_flight.busy(items, transaction=transaction)
         if not any(busy):
-            try:
-                with _tables_locked([table for table, _ in _table_actions(action, body) if table != "*"]):
-                    return original_call_action(handler)
-            finally:
-                _in_flight.release(items, transaction=transaction)
+            with _tables_locked([table for _, table in _table_actions(action, body) if table != "*"]):
+                busy = _in_flight.claim(items, transaction=transaction)
+                if not any(busy):
+                    try:
+                        return original_call_action(handler)
+                    finally:
+                        _in_flight.release(items, transaction=transaction)
         refused["conflict"] += 1
     if transaction:
         return _transaction_conflict(busy)

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
+from chalicelib import bootstrap
+from chalicelib.domain.model import NewHold
+from chalicelib.errors import ServiceBusy, SoldOut
+from chalicelib.services import sales
 from local import demo, faults as local_faults, stack as local_stack
 from local.runner import drain
 from local.stripe_emulator import sign_payload
@@ -127,6 +132,15 @@ class Api:
         header = signature or sign_payload(payload.decode(), "whsec_loket_emulator")
         return self.call("POST", "/stripe/webhook", raw=payload, headers={"Stripe-Signature": header})
 
+    def transfers(self, transfer_group: str) -> list:
+        """What Stripe paid out for a basket, read the way a person checks the
+        dashboard: this observation is not under test, so no faults."""
+        import stripe
+
+        client = stripe.StripeClient("sk_test_loket_emulator", base_addresses={"api": self.loket.stripe.url})
+        with local_faults.injected(stripe_error=0.0, stripe_rate_limit=0.0, stripe_timeout=0.0):
+            return client.v1.transfers.list(params={"transfer_group": transfer_group}).data
+
     def run_workers(self) -> int:
         return drain(self.loket.outputs["PaymentEventsQueueUrl"], self.app.payment_events)
 
@@ -148,3 +162,35 @@ class Api:
 @pytest.fixture(scope="session")
 def api(client, loket, app) -> Api:
     return Api(client, loket, app)
+
+
+def race(event, buyers):
+    """Every buyer tries once; a 503 'busy' answer is retried with the same
+    Idempotency-Key, as the storefront does."""
+    start = threading.Barrier(buyers)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buyer():
+        request = NewHold(**event, tickets=[{"price_type": "normaal", "quantity": 1}])
+        key, session = str(uuid.uuid4()), uuid.uuid4().hex  # every racing buyer is another session
+        start.wait()
+        result = "busy"
+        for _ in range(20):
+            try:
+                sales.hold(bootstrap.network(), bootstrap.worker_store, request, key, buyer=session)
+                result = "held"
+            except SoldOut:
+                result = "sold_out"
+            except ServiceBusy:
+                continue
+            break
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=buyer) for _ in range(buyers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

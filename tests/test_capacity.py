@@ -1,14 +1,10 @@
 """Capacity: never oversold under contention, always given back on expiry."""
 
-import threading
-import uuid
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import bootstrap
-from chalicelib.domain.model import NewHold
-from chalicelib.errors import SoldOut
-from chalicelib.services import sales
 from chalicelib.workers import jobs
+from conftest import race
 
 
 def _available(event):
@@ -17,27 +13,7 @@ def _available(event):
 
 def test_fifty_parallel_holds_racing_for_the_last_ten_places_never_oversell(api):
     event = api.new_event("concertzaal", capacity=10)
-    start = threading.Barrier(50)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def buyer():
-        request = NewHold(**event, tickets=[{"price_type": "normaal", "quantity": 1}])
-        start.wait()
-        try:
-            sales.hold(bootstrap.network(), bootstrap.worker_store, request, str(uuid.uuid4()),
-                       buyer=uuid.uuid4().hex)  # every racing buyer is another session
-            result = "held"
-        except SoldOut:
-            result = "sold_out"
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=buyer) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = race(event, 50)
     assert outcomes.count("held") == 10 and outcomes.count("sold_out") == 40
     assert _available(event) == 0
 

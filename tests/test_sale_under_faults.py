@@ -3,7 +3,6 @@ production: contention is never read as "sold out", every abandoned
 purchase gives its places back, retries never duplicate a payment, and a
 basket left half-settled is finished by the reconciler."""
 
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -12,10 +11,11 @@ import requests
 
 from chalicelib import bootstrap
 from chalicelib.adapters import payments
-from chalicelib.domain.model import NewCheckout, NewHold
-from chalicelib.errors import PaymentProviderUnavailable, ServiceBusy, SoldOut
+from chalicelib.domain.model import NewCheckout
+from chalicelib.errors import PaymentProviderUnavailable
 from chalicelib.services import sales
 from chalicelib.workers import jobs
+from conftest import race
 from local import moto_support
 
 
@@ -27,43 +27,11 @@ def _later(minutes):
     return datetime.now(timezone.utc) + timedelta(minutes=minutes)
 
 
-def _race(event, buyers):
-    """Every buyer tries once; a 503 'busy' answer is retried with the same
-    Idempotency-Key, as the storefront does."""
-    start = threading.Barrier(buyers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def buyer():
-        request = NewHold(**event, tickets=[{"price_type": "normaal", "quantity": 1}])
-        key, session = str(uuid.uuid4()), uuid.uuid4().hex  # every racing buyer is another session
-        start.wait()
-        result = "busy"
-        for _ in range(10):
-            try:
-                sales.hold(bootstrap.network(), bootstrap.worker_store, request, key, buyer=session)
-                result = "held"
-            except SoldOut:
-                result = "sold_out"
-            except ServiceBusy:
-                continue
-            break
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=buyer) for _ in range(buyers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
-
-
 def test_contention_is_never_answered_as_sold_out(api, faults):
     event = api.new_event("concertzaal", capacity=60)
     before = dict(moto_support.refused)
     with faults(dynamodb_conflict=0.4, dynamodb_throttle=0.1):
-        outcomes = _race(event, 50)
+        outcomes = race(event, 50)
     assert outcomes.count("sold_out") == 0, "no buyer was told 'sold out' while places were left"
     assert outcomes.count("held") == 50, {o: outcomes.count(o) for o in set(outcomes)}
     assert _available(event) == 10
@@ -74,7 +42,7 @@ def test_contention_is_never_answered_as_sold_out(api, faults):
 def test_fifty_buyers_for_ten_places_under_conflicts_get_exactly_ten(api, faults):
     event = api.new_event("club-kaap", capacity=10)
     with faults(dynamodb_conflict=0.3):
-        outcomes = _race(event, 50)
+        outcomes = race(event, 50)
     assert outcomes.count("held") == 10 and outcomes.count("sold_out") == 40
     assert _available(event) == 0
 
@@ -213,11 +181,7 @@ def test_a_checkout_retried_minutes_later_sends_the_same_request_and_settles_onc
     paid_sessions = [e for e in loket.stripe.events() if e["type"] == "checkout.session.completed"
                      and e["data"]["object"]["metadata"].get("basket_id") == answer["basket_id"]]
     assert len(paid_sessions) == 1 and sessions
-    import stripe
-
-    client = stripe.StripeClient("sk_test_loket_emulator", base_addresses={"api": loket.stripe.url},
-                                 max_network_retries=5)
-    assert len(client.v1.transfers.list(params={"transfer_group": answer["basket_id"]}).data) == 1
+    assert len(api.transfers(answer["basket_id"])) == 1
 
 
 def test_a_checkout_retried_too_late_for_stripe_gives_the_reservation_back(api, loket, faults):
@@ -258,11 +222,7 @@ def test_a_basket_whose_payout_failed_is_finished_by_the_reconciler(api, loket):
         loket.stripe.set_capability(account, "transfers", "active")
     jobs.every_minute(now=_later(6))
     assert api.basket(checkout).data["status"] == "paid"
-    import stripe
-
-    client = stripe.StripeClient("sk_test_loket_emulator", base_addresses={"api": loket.stripe.url},
-                                 max_network_retries=5)
-    transfers = client.v1.transfers.list(params={"transfer_group": checkout["basket_id"]}).data
+    transfers = api.transfers(checkout["basket_id"])
     assert sorted(t.amount for t in transfers) == [2500, 2 * 2500]
 
 

@@ -45,9 +45,15 @@ from chalicelib.errors import (
     Forbidden,
     InternalError,
     MalformedRequest,
+    MethodNotAllowed,
+    NestingTooDeep,
+    NoSuchRoute,
     NotAuthenticated,
     NotFound,
+    PayloadTooLarge,
     Problem,
+    ServiceMisconfigured,
+    UnsupportedMediaType,
     validation_problem,
 )
 from chalicelib.observability import logger
@@ -66,31 +72,6 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32
 
 
-# -- problems the edge itself answers -------------------------------------------------
-class PayloadTooLarge(Problem):
-    status, slug, title = 413, "payload-too-large", "The request body is too large"
-
-
-class NestingTooDeep(Problem):
-    status, slug, title = 400, "nesting-too-deep", "The request body is nested too deeply"
-
-
-class UnsupportedMediaType(Problem):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported Content-Type"
-
-
-class MethodNotAllowed(Problem):
-    status, slug, title = 405, "method-not-allowed", "Method not allowed"
-
-
-class NoSuchRoute(Problem):
-    status, slug, title = 404, "no-such-route", "There is no such address"
-
-
-class ServiceMisconfigured(Problem):
-    status, slug, title = 503, "service-misconfigured", "Loket is not configured to do this right now"
-
-
 NO_SUCH_ROUTE_DETAIL = "There is no such address or method in the Loket API. Check the path and the method."
 
 
@@ -102,6 +83,8 @@ def problem_response(problem: Problem, request_id: str | None, path: str | None,
     all_headers = {**(headers or {}), "Content-Type": PROBLEM_JSON}
     if problem.status == 401:
         all_headers["WWW-Authenticate"] = 'Bearer realm="loket"'
+    if "retry_after" in problem.extensions:
+        all_headers["Retry-After"] = str(problem.extensions["retry_after"])
     return Response(body=json.dumps(body), status_code=problem.status, headers=all_headers)
 
 

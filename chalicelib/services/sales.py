@@ -38,7 +38,7 @@ from chalicelib.observability import count, logger
 from chalicelib.settings import get_settings
 
 StoreFor = Callable[[str], VenueStore]
-RESERVE_ATTEMPTS = 5
+RESERVE_ATTEMPTS = 10
 
 
 def _derived_id(*parts: str) -> str:
