@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import http.client
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -97,13 +98,23 @@ def make_handler(api_host: str, api_port: int, s3, bucket: str):
     return Edge
 
 
+class _EdgeHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # noqa: ANN001 - socketserver's signature
+        """A browser that went away mid-answer (tab closed, page left) is
+        normal for an edge, not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class EdgeServer:
     def __init__(self, *, port: int, api_port: int, endpoint: str, access_key: str, secret_key: str, bucket: str,
                  host: str = "127.0.0.1") -> None:
         s3 = boto3.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
                            region_name="eu-west-1").client("s3", endpoint_url=endpoint)
-        self.server = ThreadingHTTPServer((host, port), make_handler("127.0.0.1", api_port, s3, bucket))
-        self.server.daemon_threads = True
+        self.server = _EdgeHTTPServer((host, port), make_handler("127.0.0.1", api_port, s3, bucket))
         self.url = f"http://{host}:{self.server.server_address[1]}"
 
     def start(self) -> "EdgeServer":

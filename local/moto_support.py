@@ -307,7 +307,10 @@ def authorize_dynamodb_by_table() -> None:
     global _installed
     if _installed:
         return
-    __import__("local.moto_iam", fromlist=["install"]).install()  # IAM conditions, boundaries, PassRole, stack roles
+    from local import moto_iam, moto_transactions
+
+    moto_iam.install()  # IAM conditions, boundaries, PassRole, stack roles
+    moto_transactions.install()  # a transaction's rollback costs what it touches, not the whole table
     original_call_action = DynamoHandler.call_action
 
     def call_action_as_aws(self):  # noqa: ANN001 - moto's signature

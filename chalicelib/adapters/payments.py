@@ -25,7 +25,7 @@ def _client():
     stripe.enable_telemetry = False
     settings = get_settings()
     # The SDK retries connection errors and 5xx with the same idempotency key.
-    kwargs: dict[str, Any] = {"max_network_retries": 3}
+    kwargs: dict[str, Any] = {"max_network_retries": 4}
     if settings.uses_stripe_emulator:
         kwargs["base_addresses"] = {"api": settings.stripe_api_base}
     return stripe.StripeClient(secrets.stripe_secret_key(), **kwargs)
