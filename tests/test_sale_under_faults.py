@@ -12,7 +12,7 @@ import requests
 from chalicelib import bootstrap
 from chalicelib.adapters import payments
 from chalicelib.domain.model import NewCheckout
-from chalicelib.errors import PaymentProviderUnavailable
+from chalicelib.errors import HoldExpired, PaymentProviderUnavailable
 from chalicelib.services import sales
 from chalicelib.workers import jobs
 from conftest import race
@@ -156,6 +156,14 @@ def test_cancelling_on_the_payment_page_keeps_the_reservations_for_the_buyer(api
 
 
 # -- retries never duplicate a payment ------------------------------------------------
+def _two_places_to_check_out(api):
+    event = api.new_event("cc-reien", capacity=10)
+    hold = api.hold(event, 2).data
+    request = NewCheckout(holds=[{"venue": "cc-reien", "hold_id": hold["hold_id"]}],
+                          buyer={"name": "An Peeters", "email": "retry@example.be"})
+    return event, hold, request
+
+
 def _first_attempt_lost(api, loket, faults, request, key, *, phase, minutes_ago):
     """A checkout `minutes_ago` whose Stripe call timed out `phase` ("before"
     or "after") Stripe processed it. Stripe's clock cannot be moved; Loket's can."""
@@ -169,10 +177,7 @@ def _first_attempt_lost(api, loket, faults, request, key, *, phase, minutes_ago)
 
 
 def test_a_checkout_retried_minutes_later_sends_the_same_request_and_settles_once(api, loket, faults):
-    event = api.new_event("cc-reien", capacity=10)
-    hold = api.hold(event, 2).data
-    request = NewCheckout(holds=[{"venue": "cc-reien", "hold_id": hold["hold_id"]}],
-                          buyer={"name": "An Peeters", "email": "retry@example.be"})
+    event, hold, request = _two_places_to_check_out(api)
     key = str(uuid.uuid4())
     # Stripe made the session three minutes ago, but the answer never came back.
     _first_attempt_lost(api, loket, faults, request, key, phase="after", minutes_ago=3)
@@ -191,15 +196,10 @@ def test_a_checkout_retried_minutes_later_sends_the_same_request_and_settles_onc
 
 
 def test_a_checkout_retried_too_late_for_stripe_gives_the_reservation_back(api, loket, faults):
-    event = api.new_event("cc-reien", capacity=10)
-    hold = api.hold(event, 2).data
-    request = NewCheckout(holds=[{"venue": "cc-reien", "hold_id": hold["hold_id"]}],
-                          buyer={"name": "An Peeters", "email": "late@example.be"})
+    event, hold, request = _two_places_to_check_out(api)
     key = str(uuid.uuid4())
     # The first attempt, ten minutes ago, never reached Stripe.
     _first_attempt_lost(api, loket, faults, request, key, phase="before", minutes_ago=10)
-    from chalicelib.errors import HoldExpired
-
     with pytest.raises(HoldExpired):  # 35 minutes from the first attempt is now under Stripe's 30
         sales.checkout(bootstrap.network(), bootstrap.worker_store, request, key, sales.buyer_of(api.buyer_session))
     assert api.call("GET", f"/holds/cc-reien/{hold['hold_id']}").data["status"] == "held"

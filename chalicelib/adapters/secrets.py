@@ -52,24 +52,25 @@ def _read(name: str, what: str) -> str:
     return value.strip()
 
 
-def stripe_secret_key() -> str:
+def _stripe_secret(parameter: str, what: str, emulator_value: str, prefixes: tuple[str, ...], form: str) -> str:
+    """A Stripe secret; outside the local stage never the emulator's, and
+    only one that looks like what it claims to be."""
     settings = get_settings()
-    value = _read(settings.stripe_secret_key_parameter, "The Stripe secret key")
-    if not settings.is_local and (value == EMULATOR_KEY or not value.startswith(_KEY_PREFIXES)):
-        raise ConfigurationError(f"SSM parameter {settings.stripe_secret_key_parameter} does not hold a Stripe "
-                                 f"secret key (sk_live_/sk_test_/rk_...); stage '{settings.stage}' never uses the "
-                                 f"local emulator's key.")
+    value = _read(parameter, what)
+    if not settings.is_local and (value == emulator_value or not value.startswith(prefixes)):
+        raise ConfigurationError(f"SSM parameter {parameter} does not hold {form}; stage '{settings.stage}' never "
+                                 f"uses the local emulator's.")
     return value
+
+
+def stripe_secret_key() -> str:
+    return _stripe_secret(get_settings().stripe_secret_key_parameter, "The Stripe secret key", EMULATOR_KEY,
+                          _KEY_PREFIXES, "a Stripe secret key (sk_live_/sk_test_/rk_...)")
 
 
 def stripe_webhook_secret() -> str:
-    settings = get_settings()
-    value = _read(settings.stripe_webhook_secret_parameter, "The Stripe webhook signing secret")
-    if not settings.is_local and (value == EMULATOR_WEBHOOK_SECRET or not value.startswith("whsec_")):
-        raise ConfigurationError(f"SSM parameter {settings.stripe_webhook_secret_parameter} does not hold a Stripe "
-                                 f"webhook signing secret (whsec_...); stage '{settings.stage}' never accepts the "
-                                 f"local emulator's secret.")
-    return value
+    return _stripe_secret(get_settings().stripe_webhook_secret_parameter, "The Stripe webhook signing secret",
+                          EMULATOR_WEBHOOK_SECRET, ("whsec_",), "a Stripe webhook signing secret (whsec_...)")
 
 
 def token_signing_key() -> bytes:

@@ -75,17 +75,21 @@ MAX_JSON_DEPTH = 32
 NO_SUCH_ROUTE_DETAIL = "There is no such address or method in the Loket API. Check the path and the method."
 
 
-def problem_response(problem: Problem, request_id: str | None, path: str | None,
-                     headers: dict[str, str] | None = None) -> Response:
+def problem_body(problem: Problem, request_id: str | None, path: str | None) -> str:
     body = problem.to_dict(instance=path)
     if request_id:
         body["request_id"] = request_id
+    return json.dumps(body)
+
+
+def problem_response(problem: Problem, request_id: str | None, path: str | None,
+                     headers: dict[str, str] | None = None) -> Response:
     all_headers = {**(headers or {}), "Content-Type": PROBLEM_JSON}
     if problem.status == 401:
         all_headers["WWW-Authenticate"] = 'Bearer realm="loket"'
     if "retry_after" in problem.extensions:
         all_headers["Retry-After"] = str(problem.extensions["retry_after"])
-    return Response(body=json.dumps(body), status_code=problem.status, headers=all_headers)
+    return Response(body=problem_body(problem, request_id, path), status_code=problem.status, headers=all_headers)
 
 
 # -- the route gate --------------------------------------------------------------------
@@ -278,12 +282,6 @@ def framework_problems(event: Any, get_response: Callable) -> Response:
     return problem_response(problem, request_id, getattr(event, "path", None), headers)
 
 
-def gateway_problem_body(problem: Problem, path: str, request_id: str) -> str:
-    body = problem.to_dict(instance=path)
-    body["request_id"] = request_id
-    return json.dumps(body)
-
-
 def mirror_gateway_responses_locally() -> None:
     """On `chalice local` and in `chalice.test.Client`, answer an unknown
     path as the deployed API does (local/deploy.py configures API Gateway's
@@ -305,7 +303,7 @@ def mirror_gateway_responses_locally() -> None:
             request_id = error.headers.get("x-amzn-RequestId") or str(uuid.uuid4())
             return {"statusCode": 404, "multiValueHeaders": {},
                     "headers": {"Content-Type": PROBLEM_JSON, "x-amzn-RequestId": request_id},
-                    "body": gateway_problem_body(NoSuchRoute(NO_SUCH_ROUTE_DETAIL), path.split("?")[0], request_id)}
+                    "body": problem_body(NoSuchRoute(NO_SUCH_ROUTE_DETAIL), request_id, path.split("?")[0])}
 
     local.LocalGateway.handle_request = handle_request
     local.LocalGateway._loket_gateway_responses = True
