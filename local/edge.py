@@ -100,6 +100,9 @@ def make_handler(api_host: str, api_port: int, s3, bucket: str):
 
 class _EdgeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # CloudFront takes a burst of buyers without refusing connections;
+    # socketserver's default backlog of 5 made the kernel drop them.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address):  # noqa: ANN001 - socketserver's signature
         """A browser that went away mid-answer (tab closed, page left) is

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                           secret_key=stack.outputs["LocalEdgeSecretAccessKey"],
                           bucket=stack.outputs["SiteBucketName"]).start()
         api = subprocess.Popen(
-            [str(Path(sys.executable).with_name("chalice")), "local", "--host", "127.0.0.1", "--port", str(api_port),
-             "--stage", "local", "--no-autoreload"],
+            [sys.executable, "-m", "local.chalice_local", "--host", "127.0.0.1", "--port", str(api_port),
+             "--stage", "local"],  # chalice local with a burst-sized listen backlog
             cwd=ROOT, env={**os.environ, **stack.env, "PYTHONUNBUFFERED": "1"})
         runner = Runner(stack.outputs["PaymentEventsQueueUrl"], schedule_seconds=args.schedule_seconds).start()
         _wait_http(f"http://127.0.0.1:{api_port}/health")
