@@ -4,7 +4,9 @@ Plain pydantic models and functions; nothing here knows about AWS, Stripe or
 HTTP. Money is in euro cents (int) to avoid rounding.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would then compile
+# every field's annotation string with eval() when a model class is created,
+# which costs every cold start a few ms. Quote a forward reference instead.
 
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
@@ -31,7 +33,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Strict(BaseModel):
+class Model(BaseModel):
+    """Every Loket model builds its validator and serializer on first use, not
+    when the module is imported: a cold start pays only for the models its
+    request touches (docs/decisions.md, "Cold start")."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -137,7 +147,7 @@ class NewHold(Strict):
         return self
 
 
-class HoldLine(BaseModel):
+class HoldLine(Model):
     price_type: str
     label: str
     quantity: int
@@ -151,7 +161,7 @@ class HoldStatus(StrEnum):
     RELEASED = "released"
 
 
-class Hold(BaseModel):
+class Hold(Model):
     hold_id: str
     venue: str
     event_id: str
@@ -230,7 +240,7 @@ class OrderStatus(StrEnum):
     EXPIRED = "expired"
 
 
-class Order(BaseModel):
+class Order(Model):
     order_id: str
     venue: str
     basket_id: str
@@ -245,7 +255,7 @@ class Order(BaseModel):
     transfer_attempt: int = 0
 
 
-class Ticket(BaseModel):
+class Ticket(Model):
     ticket_id: str
     code: str
     venue: str
