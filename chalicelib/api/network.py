@@ -1,7 +1,12 @@
 """Network admin API: the venue registry and onboarding. Nothing here reads a
 venue's table: a network admin manages the network, not the venues' customers
 (`venue_access="network-admin"` hands the view the verified admin, never a
-venue store)."""
+venue store).
+
+Onboarding (services/venues: CloudFormation, Stripe accounts, staff groups)
+and catalogue publishing are imported by the views that use them, so a cold
+start of the API does not load them for the buyers' and staff's routes.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,21 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import route, json_response, parse
-from chalicelib.services import catalogue, venues
 
 network = Blueprint(__name__)
 
 
 @route(network, "/network/venues", methods=["GET"], venue_access="network-admin")
 def list_venues(*, caller):
+    from chalicelib.services import venues
+
     return json_response([venues.public_profile(v) for v in bootstrap.network().list_venues()])
 
 
 @route(network, "/network/venues", methods=["POST"], venue_access="network-admin")
 def onboard_venue(*, caller):
+    from chalicelib.services import venues
+
     body = parse(network.current_request, venues.NewVenue)
     venue = venues.onboard(bootstrap.network(), body)
     return json_response(venues.public_profile(venue), 202, {"Location": f"/network/venues/{body.slug}"})
@@ -28,17 +36,23 @@ def onboard_venue(*, caller):
 
 @route(network, "/network/venues/{venue}", methods=["GET"], venue_access="network-admin")
 def read_venue(venue, *, caller):
+    from chalicelib.services import venues
+
     found = venues.finish_onboarding(bootstrap.network(), venue)
     return json_response(venues.public_profile(found))
 
 
 @route(network, "/network/venues/{venue}", methods=["DELETE"], venue_access="network-admin")
 def offboard_venue(venue, *, caller):
+    from chalicelib.services import venues
+
     venues.offboard(bootstrap.network(), venue)
     return json_response(None, 204)
 
 
 @route(network, "/network/catalogue", methods=["POST"], venue_access="network-admin")
 def republish_catalogue(*, caller):
+    from chalicelib.services import catalogue
+
     catalogue.publish_network(bootstrap.network())
     return json_response({"published": True})
