@@ -26,6 +26,11 @@ not staff of the route's venue gets the same 404 as for a venue that does not
 exist (a 403 would confirm it exists); a clerk on a lead route gets 403. The
 gate is the only code under api/ that builds a venue store
 (tests/test_isolation.py checks every route and every api module).
+
+Cold start: this module imports only what every route needs. The sale
+service and staff identity are imported by the gate when a route first needs
+them, pydantic's model machinery by the models (docs/decisions.md, "Cold
+start").
 """
 
 from __future__ import annotations
@@ -34,13 +39,12 @@ import functools
 import json
 import re
 import uuid
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from chalice import Response
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ValidationError  # what pydantic.ValidationError is, without loading pydantic's models
 
 from chalicelib import bootstrap
-from chalicelib.adapters import identity
 from chalicelib.errors import (
     Forbidden,
     InternalError,
@@ -57,10 +61,14 @@ from chalicelib.errors import (
     validation_problem,
 )
 from chalicelib.observability import logger
-from chalicelib.services import sales
 from chalicelib.settings import ConfigurationError
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.adapters import identity
+
+M = TypeVar("M", bound="BaseModel")
 PROBLEM_JSON = "application/problem+json"
 
 VENUE_ACCESS = ("lead", "clerk", "public", "network-admin")
@@ -103,6 +111,8 @@ def _check_declaration(path: str, venue_access: str | None) -> None:
 
 
 def _active(venue: str) -> None:
+    from chalicelib.services import sales
+
     sales.active_venue(bootstrap.network(), venue)  # unknown or not active: 404 before any credentials
 
 
@@ -166,16 +176,19 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
+@functools.cache
+def _json_scanners() -> tuple[re.Pattern, re.Pattern]:
+    """(JSON string, bracket), compiled when the first body is parsed, not at import."""
+    return re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL), re.compile(r"[\[\]{}]")
 
 
 def _too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether JSON `text` nests objects/arrays deeper than `limit`, counted
     without parsing (json.loads recurses and raises RecursionError on deep
     input). Brackets inside strings do not count."""
+    json_string, json_bracket = _json_scanners()
     depth = 0
-    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+    for bracket in json_bracket.finditer(json_string.sub('""', text)):
         if bracket.group() in "[{":
             depth += 1
             if depth > limit:
@@ -215,6 +228,8 @@ def header(request: Any, name: str) -> str | None:
 
 # -- who is calling --------------------------------------------------------------------
 def staff(request: Any) -> identity.Staff:
+    from chalicelib.adapters import identity
+
     value = header(request, "authorization") or ""
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token:
