@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters import aws, tenancy
 from chalicelib.adapters.network_store import NetworkStore
-from chalicelib.adapters.venue_store import VenueStore
+
+if TYPE_CHECKING:  # imported when the first venue store is built (docs/decisions.md, "Cold start")
+    from chalicelib.adapters.venue_store import VenueStore
 
 _stores: dict[str, tuple[object, VenueStore]] = {}
 _lock = threading.Lock()
@@ -30,6 +33,8 @@ def network() -> NetworkStore:
 def _venue_store(venue: str) -> VenueStore:
     """The venue's store on the venue's own credentials. Private: only the
     route gate (api/http.py) and `worker_store` call it."""
+    from chalicelib.adapters.venue_store import VenueStore
+
     session = tenancy.venue_session(venue)
     with _lock:
         cached = _stores.get(venue)
