@@ -7,6 +7,7 @@ from chalice import Chalice, Rate
 from chalicelib.api import http
 from chalicelib.api.network import network
 from chalicelib.api.public import public
+from chalicelib.api.queue import queue
 from chalicelib.api.staff import staff
 from chalicelib.api.stripe_in import stripe_in
 from chalicelib.observability import logger
@@ -29,6 +30,7 @@ else:
 
 app = Chalice(app_name="loket")
 app.register_blueprint(public)
+app.register_blueprint(queue)
 app.register_blueprint(staff)
 app.register_blueprint(network)
 app.register_blueprint(stripe_in)
@@ -59,3 +61,18 @@ def every_minute(event):
     from chalicelib.workers import jobs
 
     return jobs.every_minute()
+
+
+@app.lambda_function(name="onsale_worker")
+def onsale_worker(event, context):
+    """Every venue's on-sale queue (each venue stack maps its queue here)."""
+    from chalicelib.workers import onsale
+
+    return onsale.handle(event, context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def onsale_inlet(event):
+    from chalicelib.workers import onsale
+
+    return onsale.inlet(event.context.get_remaining_time_in_millis)

@@ -40,7 +40,7 @@ def _venue_store(venue: str) -> VenueStore:
         cached = _stores.get(venue)
         if cached and cached[0] is session:
             return cached[1]
-    store = VenueStore(venue, aws.client("dynamodb", session), tenancy.venue_table_name(venue))
+    store = VenueStore(venue, aws.client("dynamodb", session), tenancy.venue_table_name(venue), session=session)
     with _lock:
         _stores[venue] = (session, store)
     return store
@@ -58,4 +58,27 @@ def reset() -> None:
     """Forget cached clients (tests switch settings between runs)."""
     network.cache_clear()
     _stores.clear()
+    _onsale_stores.clear()
     tenancy._cache.clear()
+
+
+_onsale_stores: dict[str, tuple[VenueStore, object]] = {}
+
+
+def onsale(store: VenueStore):
+    """The venue's waiting rooms, on the same venue credentials as `store`
+    (which the route gate or `worker_store` handed out). Cached with it: an
+    SQS client and the queue's URL cost a few milliseconds to build."""
+    from chalicelib.adapters.onsale_store import OnSaleStore, queue_name
+    from chalicelib.settings import get_settings
+
+    with _lock:
+        cached = _onsale_stores.get(store.venue)
+        if cached and cached[0] is store:
+            return cached[1]
+    sqs = aws.client("sqs", store.session)
+    url = sqs.get_queue_url(QueueName=queue_name(get_settings().stage, store.venue))["QueueUrl"]
+    built = OnSaleStore(store, sqs, url)
+    with _lock:
+        _onsale_stores[store.venue] = (store, built)
+    return built

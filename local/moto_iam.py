@@ -272,10 +272,17 @@ def _caller_policies(request: Any) -> tuple[list[Any], Any]:
     return key.collect_policies(), boundary
 
 
+# AWS authorizes SQS batch calls with the single action's permission (there
+# is no sqs:SendMessageBatch permission); moto asks for the batch action.
+_AUTHORIZED_AS = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+                  "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
+
+
 def _check_action_permitted(self: Any, resource: str) -> None:
     """Replaces moto's IAMRequestBase.check_action_permitted."""
     if self._action == "sts:GetCallerIdentity":  # always allowed, as in AWS
         return
+    self._action = _AUTHORIZED_AS.get(self._action, self._action)
     policies, boundary = _caller_policies(self)
     context = _request_context(self)
     if not _allowed(policies, boundary, self._action, resource, context):

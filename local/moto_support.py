@@ -263,6 +263,27 @@ def _install_sqs_redelivery() -> None:
     SQSBackend.send_message = send_at_least_once
 
 
+def _install_sqs_get_queue_url_by_name() -> None:
+    """AWS authorizes sqs:GetQueueUrl against the named queue's ARN; moto
+    against "*", so a role allowed only its own queues could not look up
+    their URLs."""
+    from moto.sqs.exceptions import QueueDoesNotExist
+    from moto.sqs.responses import SQSResponse
+
+    original = SQSResponse._determine_resource
+
+    def queue_named(self) -> str:  # noqa: ANN001 - moto's signature
+        name = self._get_param("QueueName")
+        if name:
+            try:
+                return self.sqs_backend.get_queue(name).queue_arn
+            except QueueDoesNotExist:
+                return "*"
+        return original(self)
+
+    SQSResponse._determine_resource = queue_named
+
+
 # -- S3: a missing key is 403 without s3:ListBucket --------------------------------
 def _install_s3_missing_key_403() -> None:
     from moto.s3.exceptions import MissingKey
@@ -325,6 +346,7 @@ def authorize_dynamodb_by_table() -> None:
     DynamoHandler._authenticate_and_authorize_normal_action = _authorize_by_table
     DynamoHandler.call_action = call_action_as_aws
     _install_sqs_redelivery()
+    _install_sqs_get_queue_url_by_name()
     _install_s3_missing_key_403()
     _installed = True
 

@@ -59,21 +59,58 @@ def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: 
     return handled
 
 
-class Runner:
-    """Background threads: long-poll the payment-events queue; run every_minute."""
+def onsale_queue_url(venue: str) -> str:
+    from chalicelib import bootstrap
 
-    def __init__(self, queue_url: str, schedule_seconds: float = 60.0) -> None:
+    return bootstrap.onsale(bootstrap.worker_store(venue)).queue_url
+
+
+class Runner:
+    """Background threads: long-poll the payment-events queue; run
+    every_minute; tick the waiting rooms' inlet; and one consumer per venue's
+    on-sale queue (as each venue stack's event source mapping does in AWS)."""
+
+    def __init__(self, queue_url: str, schedule_seconds: float = 60.0, inlet_seconds: float = 0.5) -> None:
         self.queue_url = queue_url
         self.schedule_seconds = schedule_seconds
+        self.inlet_seconds = inlet_seconds
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.onsale_consumers: dict[str, threading.Thread] = {}
 
     def start(self) -> "Runner":
-        for target in (self._consume, self._schedule):
-            thread = threading.Thread(target=target, daemon=True)
-            thread.start()
-            self.threads.append(thread)
+        for target in (self._consume, self._schedule, self._inlet):
+            self._thread(target)
         return self
+
+    def _thread(self, target: Callable[..., None], *args: Any) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        return thread
+
+    def _inlet(self) -> None:
+        from chalicelib import bootstrap
+        from chalicelib.workers import onsale
+
+        while not self.stopping.wait(self.inlet_seconds):
+            try:
+                onsale.tick_all(seconds=self.inlet_seconds)
+                for venue in bootstrap.network().list_venues():
+                    if venue.get("status") == "active" and venue["slug"] not in self.onsale_consumers:
+                        self.onsale_consumers[venue["slug"]] = self._thread(self._consume_onsale, venue["slug"])
+            except Exception:
+                logger.exception("local on-sale inlet failed")
+
+    def _consume_onsale(self, venue: str) -> None:
+        import app
+
+        while not self.stopping.is_set():
+            try:
+                drain(onsale_queue_url(venue), app.onsale_worker, wait_seconds=1)
+            except Exception:
+                logger.exception("local on-sale consumer failed", extra={"venue": venue})
+                self.stopping.wait(2)
 
     def _consume(self) -> None:
         import app

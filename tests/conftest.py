@@ -57,8 +57,15 @@ def app(loket):
 
 @pytest.fixture(scope="session")
 def client(app):
+    from chalice import local as chalice_local
     from chalice.test import Client
 
+    # As `chalice local` does: the current request per thread, so tests may
+    # send requests from several threads at once (in Lambda each instance
+    # handles one request at a time; the test client otherwise shares one).
+    if not isinstance(app.app, chalice_local.LocalChalice):
+        chalice_local.CustomLocalChalice.__bases__ = (chalice_local.LocalChalice, app.app.__class__)
+        app.app.__class__ = chalice_local.CustomLocalChalice
     with Client(app.app) as test_client:
         yield test_client
 

@@ -45,11 +45,21 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+def hold_item(hold: Hold, fingerprint: str) -> dict[str, Any]:
+    """A new held reservation, in the expiry index until it is checked out or released."""
+    item = {"pk": f"HOLD#{hold.hold_id}", "sk": "HOLD", "fingerprint": fingerprint,
+            "gsi1pk": HELD_INDEX_KEY, "gsi1sk": _iso(hold.expires_at)}
+    item.update(hold.model_dump(mode="json"))
+    return item
+
+
 class VenueStore:
-    def __init__(self, venue: str, dynamodb: Any, table: str) -> None:
+    def __init__(self, venue: str, dynamodb: Any, table: str, session: Any = None) -> None:
         self.venue = venue
         self.db = dynamodb
         self.table = table
+        # The venue's own AWS session, for its other resources (the on-sale queue).
+        self.session = session
         self._signing_key: bytes | None = None
 
     # -- settings ---------------------------------------------------------
@@ -131,9 +141,6 @@ class VenueStore:
         same id, or None if the places were taken meanwhile (nothing written).
         Raises TooManyPlaces if the buyer session would hold more than `buyer_limit`.
         """
-        hold_item = {"pk": f"HOLD#{hold.hold_id}", "sk": "HOLD", "fingerprint": fingerprint,
-                     "gsi1pk": HELD_INDEX_KEY, "gsi1sk": _iso(hold.expires_at)}
-        hold_item.update(hold.model_dump(mode="json"))
         try:
             self.db.transact_write_items(
                 TransactItems=[
@@ -146,7 +153,7 @@ class VenueStore:
                     }},
                     {"Put": {
                         "TableName": self.table,
-                        "Item": marshal(hold_item),
+                        "Item": marshal(hold_item(hold, fingerprint)),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }},
                     {"Update": {

@@ -27,6 +27,16 @@ def _hold_body(hold) -> dict:
     return body
 
 
+def buyer_session(request, *, issue: bool = True) -> tuple[str | None, str | None]:
+    """(session, buyer) of the caller; with `issue`, a new session for a first-time buyer."""
+    session = header(request, SESSION_HEADER)
+    buyer = _buyer(request, required=False)
+    if buyer is None and issue:
+        session = sales.new_buyer_session()
+        buyer = sales.buyer_of(session)
+    return session, buyer
+
+
 def _buyer(request, *, required: bool = True) -> str | None:
     session = header(request, SESSION_HEADER)
     buyer = sales.buyer_of(session)
@@ -46,11 +56,7 @@ def health():
 def create_hold(*, stores):
     request = public.current_request
     new = parse(request, NewHold)
-    session = header(request, SESSION_HEADER)
-    buyer = _buyer(request, required=False)
-    if buyer is None:
-        session = sales.new_buyer_session()
-        buyer = sales.buyer_of(session)
+    session, buyer = buyer_session(request)
     hold, created = sales.hold(bootstrap.network(), stores, new, idempotency_key(request, required=False), buyer)
     return json_response({**_hold_body(hold), "buyer_session": session}, 201 if created else 200,
                          headers={SESSION_HEADER: session, "Cache-Control": "no-store"})

@@ -22,9 +22,9 @@ from pydantic import StrictBool, StringConstraints
 from chalicelib import bootstrap
 from chalicelib.adapters import audit_log, identity
 from chalicelib.api.http import json_response, parse, route, staff as signed_in
-from chalicelib.domain.model import NewEvent, NewPerformance, Strict, utcnow
+from chalicelib.domain.model import NewEvent, NewPerformance, OnSaleSettings, Strict, utcnow
 from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.services import events, sales
+from chalicelib.services import catalogue, events, sales
 
 staff = Blueprint(__name__)
 
@@ -93,6 +93,29 @@ def add_performance(venue, event_id, *, store, caller):
     body = parse(staff.current_request, NewPerformance)
     performance = events.add_performance(store, event_id, body)
     return json_response(performance.model_dump(mode="json"), 201)
+
+
+@route(staff, "/venues/{venue}/events/{event_id}/performances/{performance_id}/onsale", methods=["PUT"],
+       venue_access="lead")
+def set_onsale(venue, event_id, performance_id, *, store, caller):
+    """Sell this performance through a waiting room from `opens_at` (docs/onsale.md)."""
+    from chalicelib.services import onsale
+
+    body = parse(staff.current_request, OnSaleSettings)
+    answer = onsale.configure(bootstrap.onsale(store), event_id, performance_id, body)
+    if events.get_event(store, event_id).published:
+        catalogue.publish_venue(bootstrap.network(), store)
+    return json_response(answer)
+
+
+@route(staff, "/venues/{venue}/events/{event_id}/performances/{performance_id}/onsale", methods=["GET"],
+       venue_access="clerk")
+def read_onsale(venue, event_id, performance_id, *, store, caller):
+    """The line's numbers: settings, joined, admitted and served so far (no buyers)."""
+    state = bootstrap.onsale(store).state(performance_id)
+    if state is None or state.get("event_id") != event_id:
+        raise NotFound("This performance has no waiting room.")
+    return json_response({k: v for k, v in state.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")})
 
 
 @route(staff, "/venues/{venue}/events/{event_id}/publish", methods=["POST"], venue_access="lead")

@@ -23,10 +23,19 @@ def event_document(venue: dict[str, Any], event: Event, performances: list[Perfo
         "price_types": [p.model_dump() for p in event.price_types],
         "performances": [
             {"performance_id": p.performance_id, "starts_at": p.starts_at.isoformat(),
-             "availability": p.availability.value}
+             "availability": p.availability.value, **_onsale(venue, p)}
             for p in performances
         ],
     }
+
+
+def _onsale(venue: dict[str, Any], performance: Performance) -> dict[str, Any]:
+    """A high-demand performance: its waiting room's opening and status file."""
+    if performance.onsale is None:
+        return {}
+    return {"onsale": {"opens_at": performance.onsale.opens_at.isoformat(),
+                       "max_tickets_per_buyer": performance.onsale.max_tickets_per_buyer,
+                       "status_url": f"/catalogue/queue/{venue['slug']}/{performance.performance_id}.json"}}
 
 
 def event_summary(document: dict[str, Any]) -> dict[str, Any]:

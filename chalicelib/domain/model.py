@@ -107,11 +107,29 @@ class NewPerformance(Strict):
         return value
 
 
+class OnSaleSettings(Strict):
+    """A high-demand on-sale (docs/onsale.md): the performance sells only
+    through the waiting room from `opens_at`, admitting buyers at
+    `admit_per_second`, each asking for at most `max_tickets_per_buyer`."""
+
+    opens_at: datetime
+    admit_per_second: Annotated[int, Field(ge=1, le=2_000)] = 50
+    max_tickets_per_buyer: Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_HOLD)] = 4
+
+    @field_validator("opens_at")
+    @classmethod
+    def aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("opens_at needs a time zone, e.g. 2026-12-01T10:00:00+01:00")
+        return value
+
+
 class Performance(NewPerformance):
     model_config = ConfigDict(extra="ignore")
     performance_id: Id
     event_id: Id
     available: int
+    onsale: OnSaleSettings | None = None
 
     @property
     def availability(self) -> Availability:

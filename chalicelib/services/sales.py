@@ -86,6 +86,10 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
         raise NotFound("This performance does not exist.")
     if performance.starts_at <= now:
         raise Conflict("This performance has already started.")
+    if performance.onsale is not None:
+        raise Conflict("This performance is sold through its waiting room only; join the line.",
+                       queue=f"/queue/{request.venue}/{request.event_id}/{request.performance_id}",
+                       reason="waiting_room")
     hold_id = _derived_id("hold", request.venue, buyer, idempotency_key) if idempotency_key else uuid.uuid4().hex
     fingerprint = _fingerprint(request.model_dump())
     if idempotency_key:

@@ -1,0 +1,286 @@
+"""A venue's waiting rooms: the line in the venue's own table, the work in
+the venue's own FIFO queue (`loket-{stage}-venue-{slug}-onsale.fifo`), both
+reached with the venue's credentials only.
+
+Items (docs/onsale.md):
+  QUEUE#{perf} / STATE             the on-sale's settings and counters: joined (places
+                                   numbered), serving (last admitted place), admitted_demand
+                                   and served_demand (places asked by admitted / served
+                                   buyers), shuffled; gsi1 ONSALES/{opens_at}
+  QBUYER#{perf}#{buyer} / QBUYER   one place in line per buyer session and performance
+  QENTRY#{entry} / QENTRY          a buyer's place: position, state, hold id or refusal
+  QPOS#{perf}#{position} / QPOS    who holds a place, so the inlet reads the line in order
+                                   by key (every place its own partition: no hot key)
+  QPRE#{perf}#{shard} / {draw}#{entry}  the pre-queue, in the order of each arrival's draw
+Only counters on STATE and the performance's capacity are shared items, and
+each is written once per batch, never once per buyer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any, Iterable
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values
+from chalicelib.adapters.venue_store import VenueStore, hold_item
+from chalicelib.domain.model import Hold, OnSaleSettings
+from chalicelib.domain.onsale import PRE_QUEUE_SHARDS, Decision, EntryState
+
+ONSALES_INDEX_KEY = "ONSALES"
+ARRIVE_GROUP = "arrive#"
+RESERVE_GROUP = "reserve#"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def queue_name(stage: str, venue: str) -> str:
+    return f"loket-{stage}-venue-{venue}-onsale.fifo"
+
+
+class OnSaleStore:
+    def __init__(self, store: VenueStore, sqs: Any, queue_url: str) -> None:
+        self.store = store
+        self.venue = store.venue
+        self.db = store.db
+        self.table = store.table
+        self.sqs = sqs
+        self.queue_url = queue_url
+
+    # -- settings -------------------------------------------------------------------
+    def configure(self, event_id: str, performance_id: str, settings: OnSaleSettings) -> None:
+        """Mark the performance high-demand and create or update its line's
+        settings, atomically (the catalogue and POST /holds read the former)."""
+        plain = settings.model_dump(mode="json")
+        self.db.transact_write_items(TransactItems=[
+            {"Update": {
+                "TableName": self.table, "Key": key(f"EVENT#{event_id}", f"PERF#{performance_id}"),
+                "UpdateExpression": "SET onsale = :s", "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": values(s=plain)}},
+            {"Update": {
+                "TableName": self.table, "Key": key(f"QUEUE#{performance_id}", "STATE"),
+                "UpdateExpression": "SET opens_at = :o, admit_per_second = :r, max_tickets_per_buyer = :m, "
+                                    "event_id = :e, performance_id = :p, gsi1pk = :g, gsi1sk = :o, "
+                                    "joined = if_not_exists(joined, :zero), serving = if_not_exists(serving, :zero), "
+                                    "admitted_demand = if_not_exists(admitted_demand, :zero), "
+                                    "served_demand = if_not_exists(served_demand, :zero), "
+                                    "admitted_entries = if_not_exists(admitted_entries, :zero), "
+                                    "served_entries = if_not_exists(served_entries, :zero), "
+                                    "shuffled = if_not_exists(shuffled, :no)",
+                "ExpressionAttributeValues": values(o=plain["opens_at"], r=settings.admit_per_second,
+                                                    m=settings.max_tickets_per_buyer, e=event_id, p=performance_id,
+                                                    g=ONSALES_INDEX_KEY, zero=0, no=False)}},
+        ])
+
+    def state(self, performance_id: str) -> dict[str, Any] | None:
+        return self.store._get(f"QUEUE#{performance_id}", "STATE")
+
+    def on_sales(self) -> list[dict[str, Any]]:
+        """Every line of this venue (the inlet skips the finished ones)."""
+        return query_all(self.db, TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                         ExpressionAttributeValues=values(p=ONSALES_INDEX_KEY))
+
+    # -- joining --------------------------------------------------------------------
+    def claim_place(self, performance_id: str, buyer: str, entry_id: str, ttl: int) -> str | None:
+        """One place in line per buyer session: None if this entry has it now
+        (or had it: a retried join), else the entry that has it."""
+        try:
+            self.db.put_item(
+                TableName=self.table,
+                Item=marshal({"pk": f"QBUYER#{performance_id}#{buyer}", "sk": "QBUYER", "entry_id": entry_id,
+                              "ttl": ttl}),
+                ConditionExpression="attribute_not_exists(pk) OR entry_id = :e",
+                ExpressionAttributeValues=values(e=entry_id))
+            return None
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+        existing = self.store._get(f"QBUYER#{performance_id}#{buyer}", "QBUYER")
+        return existing["entry_id"] if existing else None
+
+    def give_up_claim(self, performance_id: str, buyer: str, entry_id: str) -> None:
+        """The join could not be queued: the buyer may try again."""
+        try:
+            self.db.delete_item(TableName=self.table, Key=key(f"QBUYER#{performance_id}#{buyer}", "QBUYER"),
+                                ConditionExpression="entry_id = :e", ExpressionAttributeValues=values(e=entry_id))
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def send(self, group: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Messages (deduplication id, body) into one message group, in order."""
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
+            answer = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "MessageBody": json.dumps(body, separators=(",", ":")), "MessageGroupId": group,
+                 "MessageDeduplicationId": dedup} for i, (dedup, body) in enumerate(chunk)])
+            if answer.get("Failed"):
+                # FIFO keeps order only if nothing after a failure goes ahead: stop here, the caller retries.
+                raise RuntimeError(f"SQS refused {len(answer['Failed'])} of {len(chunk)} on-sale messages")
+
+    # -- numbering ------------------------------------------------------------------
+    def entries(self, entry_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = [key(f"QENTRY#{e}", "QENTRY") for e in dict.fromkeys(entry_ids)]
+        return {item["entry_id"]: item for item in self._batch_get(keys)}
+
+    def entry(self, entry_id: str) -> dict[str, Any] | None:
+        return self.store._get(f"QENTRY#{entry_id}", "QENTRY")
+
+    def number(self, performance_id: str, count: int, now: datetime) -> int:
+        """Take `count` consecutive places with one counter update; returns the last."""
+        answer = self.db.update_item(
+            TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+            UpdateExpression="ADD joined :n SET numbered_at = :at", ConditionExpression="shuffled = :yes",
+            ExpressionAttributeValues=values(n=count, at=_iso(now), yes=True), ReturnValues="UPDATED_NEW")
+        return int(answer["Attributes"]["joined"]["N"])
+
+    def write_places(self, entries: list[dict[str, Any]]) -> None:
+        """Entries with their position: the entry, and (numbered ones) the place index."""
+        items = []
+        for entry in entries:
+            items.append({"pk": f"QENTRY#{entry['entry_id']}", "sk": "QENTRY", **entry})
+            if entry.get("position") is not None:
+                items.append({"pk": f"QPOS#{entry['performance_id']}#{entry['position']}", "sk": "QPOS",
+                              "entry_id": entry["entry_id"], "buyer": entry["buyer"], "tickets": entry["tickets"],
+                              "quantity": entry["quantity"], "position": entry["position"], "ttl": entry["ttl"]})
+            elif entry.get("draw"):
+                shard = int(entry["entry_id"][:4], 16) % PRE_QUEUE_SHARDS
+                items.append({"pk": f"QPRE#{entry['performance_id']}#{shard}", "sk": f"{entry['draw']}#{entry['entry_id']}",
+                              "entry_id": entry["entry_id"], "draw": entry["draw"], "ttl": entry["ttl"]})
+        self._batch_write(items)
+
+    def pre_queue(self, performance_id: str) -> list[tuple[str, str]]:
+        """(draw, entry_id) of everyone who joined before opening."""
+        found = []
+        for shard in range(PRE_QUEUE_SHARDS):
+            for item in query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p",
+                                  ExpressionAttributeValues=values(p=f"QPRE#{performance_id}#{shard}"),
+                                  ConsistentRead=True):
+                found.append((item["draw"], item["entry_id"]))
+        return found
+
+    def mark_shuffled(self, performance_id: str, count: int, now: datetime) -> bool:
+        """The drawn pre-queue holds places 1..count; numbering continues after it."""
+        try:
+            self.db.update_item(
+                TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                UpdateExpression="SET joined = :n, shuffled = :yes, numbered_at = :at",
+                ConditionExpression="shuffled = :no",
+                ExpressionAttributeValues=values(n=count, yes=True, no=False, at=_iso(now)))
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    def mark_opening_announced(self, performance_id: str) -> bool:
+        """True once: the inlet sends the opening marker into the arrivals' group."""
+        try:
+            self.db.update_item(
+                TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                UpdateExpression="SET opening_announced = :yes", ConditionExpression="attribute_not_exists(opening_announced)",
+                ExpressionAttributeValues=values(yes=True))
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    # -- admission ------------------------------------------------------------------
+    def places(self, performance_id: str, first: int, last: int) -> dict[int, dict[str, Any]]:
+        keys = [key(f"QPOS#{performance_id}#{p}", "QPOS") for p in range(first, last + 1)]
+        return {int(item["position"]): item for item in self._batch_get(keys)}
+
+    def record_admission(self, performance_id: str, serving_before: int, serving: int, demand: int,
+                         entries: int, now: datetime) -> bool:
+        """Move the serving position; False if another inlet moved it first."""
+        try:
+            self.db.update_item(
+                TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                UpdateExpression="SET serving = :s, admitted_at = :at ADD admitted_demand :d, admitted_entries :n",
+                ConditionExpression="serving = :before",
+                ExpressionAttributeValues=values(s=serving, at=_iso(now), d=demand, n=entries, before=serving_before))
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    # -- serving --------------------------------------------------------------------
+    def serve(self, performance_id: str, event_id: str, decisions: list[Decision], holds: dict[str, Hold],
+              taken: int, fingerprints: dict[str, str]) -> bool:
+        """One transaction for an admitted batch: the places taken, each
+        granted buyer's hold, every buyer's answer, the line's counters.
+        False, with nothing written, if a condition failed: a buyer of the
+        batch was answered meanwhile (a redelivered batch) or fewer places
+        are left than the caller read."""
+        items: list[dict[str, Any]] = []
+        if taken:
+            items.append({"Update": {
+                "TableName": self.table, "Key": key(f"EVENT#{event_id}", f"PERF#{performance_id}"),
+                "UpdateExpression": "SET available = available - :q", "ConditionExpression": "available >= :q",
+                "ExpressionAttributeValues": values(q=taken)}})
+        demand = 0
+        for decision in decisions:
+            entry = decision.entry
+            demand += entry["quantity"]
+            if decision.granted:
+                hold = holds[entry["entry_id"]]
+                items.append({"Put": {"TableName": self.table, "Item": marshal(hold_item(hold, fingerprints[hold.hold_id])),
+                                      "ConditionExpression": "attribute_not_exists(pk)"}})
+                items.append({"Update": {
+                    "TableName": self.table, "Key": self.store._buyer_key(hold),
+                    "UpdateExpression": "ADD held :q", "ExpressionAttributeValues": values(q=hold.quantity)}})
+                result = {"state": EntryState.HELD.value, "hold_id": hold.hold_id}
+            else:
+                result = {"state": EntryState.REFUSED.value, "reason": "not_enough_places"}
+            names = {f"#{k}": k for k in result}
+            items.append({"Update": {
+                "TableName": self.table, "Key": key(f"QENTRY#{entry['entry_id']}", "QENTRY"),
+                "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in result),
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values(**result)}})
+        items.append({"Update": {
+            "TableName": self.table, "Key": key(f"QUEUE#{performance_id}", "STATE"),
+            "UpdateExpression": "ADD served_demand :d, served_entries :n",
+            "ExpressionAttributeValues": values(d=demand, n=len(decisions))}})
+        try:
+            self.db.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
+    # -- helpers --------------------------------------------------------------------
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            request = {self.table: {"Keys": keys[start:start + 100], "ConsistentRead": True}}
+            for attempt in range(10):
+                answer = self.db.batch_get_item(RequestItems=request)
+                found += [unmarshal(i) for i in answer.get("Responses", {}).get(self.table, [])]
+                request = answer.get("UnprocessedKeys") or None
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.02 * 2 ** attempt))
+            else:
+                raise RuntimeError("DynamoDB left on-sale reads unprocessed after 10 attempts")
+        return found
+
+    def _batch_write(self, items: list[dict[str, Any]]) -> None:
+        for start in range(0, len(items), 25):
+            request = {self.table: [{"PutRequest": {"Item": marshal(i)}} for i in items[start:start + 25]]}
+            for attempt in range(10):
+                request = self.db.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.02 * 2 ** attempt))  # throttled: back off, then the rest
+            else:
+                raise RuntimeError("DynamoDB left on-sale writes unprocessed after 10 attempts")
+

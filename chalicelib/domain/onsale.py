@@ -1,0 +1,151 @@
+"""The waiting room's rules (docs/onsale.md), as plain functions.
+
+Who is where in line, who is admitted next, who gets places: no AWS here.
+The adapters store the line; the workers apply these rules to it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Iterable
+
+from pydantic import Field, model_validator
+
+from chalicelib.domain.model import Strict, TicketRequest
+
+# An admitted batch becomes one DynamoDB transaction of 3 items per buyer
+# (hold, entry result, buyer counter) plus the capacity counter and the
+# line's own counters: 30 buyers stay under the 100-item limit.
+BUYERS_PER_ADMISSION = 30
+# Admitted buyers not yet served: the inlet holds back above this, so the
+# reservation queue never gets deep (and a slow worker slows admission, not
+# the buyers already admitted).
+MAX_ADMITTED_BACKLOG = 600
+# A numbered place that never got written (the numbering worker stopped
+# between counting and writing) is skipped after this long.
+GAP_GRACE_SECONDS = 30
+PRE_QUEUE_SHARDS = 16
+
+
+class EntryState(StrEnum):
+    QUEUED = "queued"      # joined; place not drawn or not numbered yet
+    WAITING = "waiting"    # has a place in line
+    HELD = "held"          # the reservation was made
+    REFUSED = "refused"    # final: not enough places were left
+
+
+class RefusalReason(StrEnum):
+    NOT_ENOUGH_PLACES = "not_enough_places"
+
+
+class JoinRequest(Strict):
+    tickets: list[TicketRequest] = Field(min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def distinct(self) -> "JoinRequest":
+        if len({t.price_type for t in self.tickets}) != len(self.tickets):
+            raise ValueError("list each price type once")
+        return self
+
+    @property
+    def quantity(self) -> int:
+        return sum(t.quantity for t in self.tickets)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One buyer in line, as the workers see them (no personal data)."""
+
+    entry_id: str
+    buyer: str
+    tickets: tuple[tuple[str, int], ...]
+    accepted_at_ms: int  # when the queue accepted the join (SQS SentTimestamp)
+
+    @property
+    def quantity(self) -> int:
+        return sum(q for _, q in self.tickets)
+
+
+def is_pre_queue(accepted_at_ms: int, opens_at: datetime) -> bool:
+    """Joined before the on-sale: their place is drawn at random at opening."""
+    return accepted_at_ms < int(opens_at.timestamp() * 1000)
+
+
+def new_draw() -> str:
+    """A pre-queue arrival's lottery ticket: places are drawn in the order of
+    these values, so the draw is fixed at arrival and repeatable."""
+    return secrets.token_hex(8)
+
+
+def draw_order(pre_queue: Iterable[tuple[str, str]]) -> list[str]:
+    """Entry ids of the pre-queue in their drawn order, from (draw, entry_id)."""
+    return [entry_id for _, entry_id in sorted(pre_queue)]
+
+
+@dataclass
+class Admission:
+    """What the inlet decides this tick."""
+
+    admitted: list[dict] = field(default_factory=list)
+    demand: int = 0
+
+    @property
+    def last_position(self) -> int | None:
+        return self.admitted[-1]["position"] if self.admitted else None
+
+
+def admit(next_in_line: list[dict], *, available: int, outstanding_demand: int, outstanding_entries: int,
+          budget: int) -> Admission:
+    """Admit the next buyers in order, while
+
+    - the rate budget lasts (the on-sale's admissions per second),
+    - the backlog of admitted-but-not-served buyers stays small,
+    - the places left cover what every admitted buyer asked for: nobody
+      admitted is refused because someone behind them was served first.
+
+    When nothing is outstanding and the next buyer wants more than is left
+    (but something is left), they are admitted and get their answer; the
+    line then moves on to buyers who want fewer. `next_in_line` holds
+    consecutive places, each {"position", "quantity", ...}.
+    """
+    admission = Admission()
+    room = available - outstanding_demand
+    budget = min(budget, MAX_ADMITTED_BACKLOG - outstanding_entries)
+    for entry in next_in_line:
+        if len(admission.admitted) >= budget:
+            break
+        wants = entry["quantity"]
+        if wants <= room:
+            room -= wants
+        elif room > 0 and outstanding_demand + admission.demand == 0:
+            room = 0  # admitted to be told that fewer places are left than asked
+        else:
+            break
+        admission.admitted.append(entry)
+        admission.demand += wants
+    return admission
+
+
+@dataclass(frozen=True)
+class Decision:
+    entry: dict
+    granted: bool
+
+
+def serve(admitted: list[dict], available: int) -> tuple[list[Decision], int]:
+    """In line order: each admitted buyer gets what they asked for if that
+    many places are left, else a refusal. Returns decisions and places taken."""
+    decisions, taken = [], 0
+    for entry in admitted:
+        granted = entry["quantity"] <= available - taken
+        taken += entry["quantity"] if granted else 0
+        decisions.append(Decision(entry, granted))
+    return decisions, taken
+
+
+def ahead_of(position: int | None, serving: int) -> int | None:
+    return None if position is None else max(0, position - serving - 1)
+

@@ -1,0 +1,354 @@
+"""High-demand on-sales: the waiting room (docs/onsale.md).
+
+join          buyer -> venue's FIFO queue, group arrive#{perf}   (API, no hot item)
+take_arrivals numbers arrivals in queue order, one counter update per batch;
+              at opening draws the pre-queue's order          (worker, in order)
+tick          admits the next places within rate, backlog and stock, sends
+              them to group reserve#{perf}; publishes the status file (inlet)
+serve_batch   one transaction per admitted batch: places, holds, answers (worker)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.adapters import catalogue_store, secrets
+from chalicelib.adapters.onsale_store import ARRIVE_GROUP, RESERVE_GROUP, OnSaleStore
+from chalicelib.adapters.venue_store import VenueStore
+from chalicelib.domain import onsale as rules, tokens
+from chalicelib.domain.model import Hold, HoldStatus, NewHold, OnSaleSettings, Performance, TicketRequest, hold_expiry, price_hold, utcnow
+from chalicelib.domain.onsale import EntryState, JoinRequest
+from chalicelib.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from chalicelib.observability import count, logger
+from chalicelib.settings import get_settings
+
+SERVE_ATTEMPTS = 5
+
+
+def _derived_id(*parts: str) -> str:
+    return tokens.derived_id(secrets.token_signing_key(), *parts)
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def status_path(venue: str, performance_id: str) -> str:
+    return f"queue/{venue}/{performance_id}.json"
+
+
+# -- the venue's settings ---------------------------------------------------------------
+def configure(onsale: OnSaleStore, event_id: str, performance_id: str, settings: OnSaleSettings,
+              now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    performance = onsale.store.get_performance(event_id, performance_id)
+    if not performance:
+        raise NotFound("This performance does not exist.")
+    if settings.opens_at >= performance.starts_at:
+        raise InvalidInput("The on-sale must open before the performance starts.",
+                           errors=[{"field": "opens_at", "message": "after the performance starts", "code": "too_late"}])
+    current = onsale.state(performance_id)
+    if current and datetime.fromisoformat(current["opens_at"]) <= now \
+            and datetime.fromisoformat(current["opens_at"]) != settings.opens_at:
+        raise Conflict("This on-sale has opened; its opening time can no longer change (the rate and limit can).")
+    onsale.configure(event_id, performance_id, settings)
+    logger.info("on-sale configured", extra={"venue": onsale.venue, "performance_id": performance_id,
+                                              "opens_at": settings.opens_at.isoformat()})
+    publish_status(onsale, onsale.state(performance_id), performance, now)
+    return settings.model_dump(mode="json")
+
+
+# -- joining (API) --------------------------------------------------------------------
+def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinRequest, buyer: str,
+         idempotency_key: str, now: datetime | None = None) -> dict[str, Any]:
+    """Validate, take the buyer's one place in line, queue the arrival."""
+    now = now or utcnow()
+    store = onsale.store
+    event = store.get_event(event_id)
+    if not event or not event.published:
+        raise NotFound("This event does not exist or is not on sale.")
+    performance = store.get_performance(event_id, performance_id)
+    if not performance:
+        raise NotFound("This performance does not exist.")
+    if performance.onsale is None:
+        raise Conflict("This performance is not sold through a waiting room: reserve it directly (POST /holds).")
+    if performance.starts_at <= now:
+        raise Conflict("This performance has already started.")
+    limit = performance.onsale.max_tickets_per_buyer
+    if request.quantity > limit:
+        raise InvalidInput(f"At most {limit} tickets per buyer for this on-sale.",
+                           errors=[{"field": "tickets", "message": f"at most {limit} tickets", "code": "too_many_tickets"}])
+    price_hold(event, NewHold(venue=onsale.venue, event_id=event_id, performance_id=performance_id,
+                              tickets=request.tickets))  # unknown price types are refused now, not at the turn
+    entry_id = _derived_id("queue-entry", onsale.venue, performance_id, buyer, idempotency_key)
+    ttl = _epoch(performance.starts_at + timedelta(days=2))
+    holder = onsale.claim_place(performance_id, buyer, entry_id, ttl)
+    if holder is not None:
+        raise Conflict("You are already in line for this performance; one place per buyer.",
+                       entry_id=holder, reason="already_in_line")
+    body = {"kind": "arrive", "entry_id": entry_id, "event_id": event_id, "performance_id": performance_id,
+            "buyer": buyer, "tickets": [[t.price_type, t.quantity] for t in request.tickets],
+            "quantity": request.quantity, "joined_at": now.isoformat(), "ttl": ttl}
+    try:
+        onsale.send(ARRIVE_GROUP + performance_id, [(entry_id, body)])
+    except Exception:
+        onsale.give_up_claim(performance_id, buyer, entry_id)
+        raise
+    count("QueueJoined", onsale.venue)
+    return {"entry_id": entry_id, "state": EntryState.QUEUED.value,
+            "queue_token": tokens.queue_token(secrets.token_signing_key(), entry_id, performance_id, buyer,
+                                              _epoch(performance.starts_at)),
+            "opens_at": performance.onsale.opens_at.isoformat(),
+            "status_url": f"/{catalogue_store.PREFIX}{status_path(onsale.venue, performance_id)}"}
+
+
+def entry_status(onsale: OnSaleStore, entry_id: str, token: str | None, buyer: str | None,
+                 now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    if buyer is None:
+        raise NotAuthenticated("Send the X-Buyer-Session you joined the line with.")
+    valid = tokens.verify_queue_token(secrets.token_signing_key(), token, buyer, _epoch(now))
+    if valid is None or valid[0] != entry_id:
+        raise NotAuthenticated("This queue token is not valid for you (forged, expired, or from another buyer).")
+    entry = onsale.entry(entry_id)
+    performance_id = valid[1]
+    state = onsale.state(performance_id) or {}
+    serving = int(state.get("serving", 0))
+    if entry is None or entry.get("buyer") != buyer:
+        # Joined, not numbered yet (the pre-queue before opening, or a few seconds of numbering).
+        return {"state": EntryState.QUEUED.value, "position": None, "serving": serving, "ahead": None,
+                "sold_out": False, "hold": None, "reason": None, "poll_after_ms": 2000}
+    answer: dict[str, Any] = {"state": entry["state"], "position": entry.get("position"), "serving": serving,
+                              "ahead": rules.ahead_of(entry.get("position"), serving), "hold": None,
+                              "reason": entry.get("reason"), "sold_out": False}
+    if entry["state"] == EntryState.HELD.value:
+        hold = onsale.store.get_hold(entry["hold_id"])
+        answer["hold"] = hold and {**hold.model_dump(mode="json", exclude={"buyer"}), "quantity": hold.quantity,
+                                   "total": hold.total}
+    elif entry["state"] == EntryState.WAITING.value:
+        performance = onsale.store.get_performance(state.get("event_id", entry["event_id"]), performance_id)
+        outstanding = int(state.get("admitted_demand", 0)) - int(state.get("served_demand", 0))
+        answer["sold_out"] = performance is not None and performance.available - outstanding <= 0
+    answer["poll_after_ms"] = _poll_after(answer)
+    return answer
+
+
+def _poll_after(answer: dict[str, Any]) -> int:
+    """Ask again soon only when it matters: the status file tells the rest."""
+    if answer["state"] in (EntryState.HELD.value, EntryState.REFUSED.value):
+        return 0
+    ahead = answer.get("ahead")
+    return 1000 if ahead is not None and ahead < 100 else 5000
+
+
+# -- numbering (worker, in queue order) ------------------------------------------------
+def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[str, Any]],
+                  now: datetime | None = None) -> None:
+    """Give each arrival its place, in the order the queue accepted them.
+
+    Before opening: a draw (their order among the pre-queue). At the opening
+    marker, or at the first arrival after opening, the pre-queue's draw is
+    turned into places 1..N once. After that: the next places, one counter
+    update for the whole batch. A redelivered arrival keeps its place."""
+    now = now or utcnow()
+    state = onsale.state(performance_id)
+    if state is None:
+        logger.warning("arrival for a performance without on-sale", extra={"venue": onsale.venue})
+        return
+    opens_at = datetime.fromisoformat(state["opens_at"])
+    shuffled = bool(state.get("shuffled"))
+    arrivals = [r for r in records if r["body"].get("kind") == "arrive"]
+    known = onsale.entries(r["body"]["entry_id"] for r in arrivals)
+    pre: list[dict[str, Any]] = []
+    after: list[dict[str, Any]] = []
+    for record in records:
+        body = record["body"]
+        if body.get("kind") == "open" or (not shuffled and not rules.is_pre_queue(record["accepted_at_ms"], opens_at)):
+            if not shuffled:
+                onsale.write_places(pre)
+                pre = []
+                _draw_pre_queue(onsale, performance_id, now)
+                shuffled = True
+            if body.get("kind") == "open":
+                continue
+        if body["entry_id"] in known:
+            continue  # delivered again
+        known[body["entry_id"]] = body
+        entry = {k: body[k] for k in ("entry_id", "event_id", "performance_id", "buyer", "tickets", "quantity",
+                                      "joined_at", "ttl")}
+        if shuffled:
+            after.append({**entry, "state": EntryState.WAITING.value})
+        else:
+            pre.append({**entry, "state": EntryState.QUEUED.value, "draw": rules.new_draw()})
+    onsale.write_places(pre)
+    if after:
+        last = onsale.number(performance_id, len(after), now)
+        for offset, entry in enumerate(after):
+            entry["position"] = last - len(after) + 1 + offset
+        onsale.write_places(after)
+
+
+def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> None:
+    """The pre-queue's places, in the order of each arrival's draw. Repeatable:
+    the draws were fixed at arrival, so a second run writes the same places."""
+    if (onsale.state(performance_id) or {}).get("shuffled"):
+        return
+    drawn = onsale.pre_queue(performance_id)
+    order = rules.draw_order(drawn)
+    entries = onsale.entries(order)
+    placed = [{**{k: v for k, v in entries[e].items() if k not in ("pk", "sk", "draw")},
+               "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order) if e in entries]
+    onsale.write_places(placed)
+    onsale.mark_shuffled(performance_id, len(placed), now)
+    logger.info("pre-queue drawn", extra={"venue": onsale.venue, "performance_id": performance_id,
+                                          "places": len(placed)})
+
+
+# -- admission (inlet, every second) --------------------------------------------------------
+def tick(onsale: OnSaleStore, now: datetime | None = None, *, seconds: float = 1.0) -> dict[str, int]:
+    """Admit the next buyers of every open line of this venue; publish each
+    line's status. Returns how many were admitted per performance (if any)."""
+    now = now or utcnow()
+    admitted = {}
+    for state in onsale.on_sales():
+        performance = onsale.store.get_performance(state["event_id"], state["performance_id"])
+        if performance is None or performance.starts_at <= now:
+            continue
+        moved = _tick_line(onsale, state, performance, now, seconds)
+        if moved:
+            admitted[state["performance_id"]] = moved
+    return admitted
+
+
+def _tick_line(onsale: OnSaleStore, state: dict[str, Any], performance: Performance, now: datetime,
+               seconds: float) -> int:
+    performance_id = performance.performance_id
+    if now < datetime.fromisoformat(state["opens_at"]):
+        publish_status(onsale, state, performance, now)
+        return 0
+    if not state.get("shuffled"):
+        # Opening: everyone who joined before it is ahead of this marker in the
+        # arrivals' group, so the numbering worker draws the full pre-queue.
+        if onsale.mark_opening_announced(performance_id):
+            onsale.send(ARRIVE_GROUP + performance_id,
+                        [(f"open-{performance_id}", {"kind": "open", "performance_id": performance_id})])
+        publish_status(onsale, state, performance, now)
+        return 0
+    serving, joined = int(state["serving"]), int(state["joined"])
+    outstanding_demand = int(state["admitted_demand"]) - int(state["served_demand"])
+    outstanding_entries = int(state["admitted_entries"]) - int(state["served_entries"])
+    budget = max(1, int(int(state["admit_per_second"]) * seconds))
+    last = min(joined, serving + min(budget, rules.MAX_ADMITTED_BACKLOG))
+    line: list[dict[str, Any]] = []
+    if last > serving:
+        places = onsale.places(performance_id, serving + 1, last)
+        numbered_at = datetime.fromisoformat(state.get("numbered_at") or now.isoformat())
+        for position in range(serving + 1, last + 1):
+            if position in places:
+                line.append(places[position])
+            elif (now - numbered_at).total_seconds() > rules.GAP_GRACE_SECONDS:
+                line.append({"position": position, "quantity": 0, "gap": True})  # numbered, never written
+            else:
+                break
+    admission = rules.admit(line, available=performance.available, outstanding_demand=outstanding_demand,
+                            outstanding_entries=outstanding_entries, budget=budget)
+    if admission.admitted:
+        buyers = [e for e in admission.admitted if not e.get("gap")]
+        batches = [buyers[i:i + rules.BUYERS_PER_ADMISSION] for i in range(0, len(buyers), rules.BUYERS_PER_ADMISSION)]
+        onsale.send(RESERVE_GROUP + performance_id, [(
+            f"reserve-{performance_id}-{batch[0]['position']}-{batch[-1]['position']}",
+            {"kind": "reserve", "event_id": performance.event_id, "performance_id": performance_id,
+             "entries": [{k: e[k] for k in ("entry_id", "buyer", "tickets", "quantity", "position")} for e in batch]})
+            for batch in batches])
+        if onsale.record_admission(performance_id, serving, admission.last_position, admission.demand,
+                                   len(buyers), now):
+            state = {**state, "serving": admission.last_position,
+                     "admitted_demand": int(state["admitted_demand"]) + admission.demand}
+            count("QueueAdmitted", onsale.venue, len(buyers))
+    publish_status(onsale, state, performance, now)
+    return len(admission.admitted)
+
+
+def publish_status(onsale: OnSaleStore, state: dict[str, Any] | None, performance: Performance, now: datetime) -> None:
+    """The line as every waiting buyer sees it: a static file, cached 1 s."""
+    if not state:
+        return
+    outstanding = int(state.get("admitted_demand", 0)) - int(state.get("served_demand", 0))
+    opens_at = datetime.fromisoformat(state["opens_at"])
+    document = {"opens_at": state["opens_at"], "open": now >= opens_at and bool(state.get("shuffled")),
+                "serving": int(state.get("serving", 0)), "joined": int(state.get("joined", 0)),
+                "sold_out": now >= opens_at and performance.available - outstanding <= 0,
+                "places_may_return": performance.starts_at > now, "updated_at": now.isoformat()}
+    catalogue_store.put_document(status_path(onsale.venue, performance.performance_id), document, max_age=1)
+
+
+# -- serving (worker, in line order) ------------------------------------------------------
+def serve_batch(onsale: OnSaleStore, body: dict[str, Any], now: datetime | None = None) -> dict[str, int]:
+    """Reserve for an admitted batch, in line order, in one transaction.
+    Redelivered: the buyers already answered are skipped, nobody gets two holds."""
+    now = now or utcnow()
+    store = onsale.store
+    event_id, performance_id = body["event_id"], body["performance_id"]
+    event = store.get_event(event_id)
+    for _ in range(SERVE_ATTEMPTS):
+        answered = {e for e, item in onsale.entries(x["entry_id"] for x in body["entries"]).items()
+                    if item.get("state") in (EntryState.HELD.value, EntryState.REFUSED.value)}
+        todo = [e for e in body["entries"] if e["entry_id"] not in answered]
+        if not todo:
+            return {"held": 0, "refused": 0}
+        performance = store.get_performance(event_id, performance_id)
+        decisions, taken = rules.serve(todo, performance.available)
+        holds, fingerprints = {}, {}
+        for decision in decisions:
+            if decision.granted:
+                hold = _hold_for(onsale.venue, event, performance, decision.entry, now)
+                holds[decision.entry["entry_id"]] = hold
+                fingerprints[hold.hold_id] = _fingerprint(decision.entry["tickets"])
+        if onsale.serve(performance_id, event_id, decisions, holds, taken, fingerprints):
+            held = sum(1 for d in decisions if d.granted)
+            if taken:
+                count("PlacesHeld", onsale.venue, taken)
+            logger.info("on-sale batch served", extra={"venue": onsale.venue, "performance_id": performance_id,
+                                                       "held": held, "refused": len(decisions) - held})
+            return {"held": held, "refused": len(decisions) - held}
+        # A condition failed: someone answered part of this batch, or fewer places are left than read.
+    raise RuntimeError("could not serve an admitted batch; SQS delivers it again")
+
+
+def _hold_for(venue: str, event, performance: Performance, entry: dict[str, Any], now: datetime) -> Hold:
+    request = NewHold(venue=venue, event_id=performance.event_id, performance_id=performance.performance_id,
+                      tickets=[TicketRequest(price_type=code, quantity=q) for code, q in entry["tickets"]])
+    return Hold(hold_id=_derived_id("queue-hold", venue, entry["entry_id"]), venue=venue,
+                event_id=performance.event_id, performance_id=performance.performance_id, event_title=event.title,
+                starts_at=performance.starts_at, lines=price_hold(event, request), status=HoldStatus.HELD,
+                expires_at=hold_expiry(now, get_settings().hold_minutes), buyer=entry["buyer"])
+
+
+def _fingerprint(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+# -- the worker's entry point ------------------------------------------------------------
+def handle(onsale: OnSaleStore, records: list[dict[str, Any]], now: datetime | None = None) -> list[str]:
+    """SQS FIFO records of one venue's on-sale queue, in order. Returns the
+    message ids to report as failed: the first failure and everything after
+    it in its group (FIFO order must hold on redelivery)."""
+    failed: list[str] = []
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_group.setdefault(record["group"], []).append(record)
+    for group, group_records in by_group.items():
+        first_unfinished = 0
+        try:
+            if group.startswith(ARRIVE_GROUP):
+                take_arrivals(onsale, group[len(ARRIVE_GROUP):], group_records, now)
+            else:
+                for first_unfinished, record in enumerate(group_records):
+                    serve_batch(onsale, record["body"], now)
+        except Exception:
+            logger.exception("on-sale messages failed; SQS delivers them again", extra={"venue": onsale.venue})
+            failed += [r["message_id"] for r in group_records[first_unfinished:]]
+    return failed

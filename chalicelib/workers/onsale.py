@@ -1,0 +1,76 @@
+"""The waiting room's workers (docs/onsale.md).
+
+`handle`: the SQS consumer of every venue's on-sale FIFO queue (one event
+source mapping per venue, each with its own maximum concurrency: the
+bulkhead). `inlet`: started every minute, ticks every second for the
+minute, admitting the next buyers of every open line.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+from chalicelib import bootstrap
+from chalicelib.domain.model import utcnow
+from chalicelib.observability import logger
+from chalicelib.services import onsale as waiting_room
+from chalicelib.settings import get_settings
+
+INLET_TICK_SECONDS = 1.0
+# The inlet leaves this much of its minute unused, so two runs never overlap long.
+INLET_MARGIN_MS = 3000
+
+
+def venue_of_queue(queue_arn: str) -> str:
+    name = queue_arn.rsplit(":", 1)[-1]
+    prefix, suffix = f"loket-{get_settings().stage}-venue-", "-onsale.fifo"
+    if not (name.startswith(prefix) and name.endswith(suffix)):
+        raise ValueError(f"not an on-sale queue: {name}")
+    return name[len(prefix):-len(suffix)]
+
+
+def _record(record: dict[str, Any]) -> dict[str, Any]:
+    attributes = record.get("attributes", {})
+    return {"message_id": record["messageId"], "group": attributes["MessageGroupId"],
+            "accepted_at_ms": int(attributes["SentTimestamp"]), "body": json.loads(record["body"])}
+
+
+def handle(event: dict[str, Any], context: Any = None, now: datetime | None = None) -> dict[str, Any]:
+    by_venue: dict[str, list[dict[str, Any]]] = {}
+    for record in event.get("Records", []):
+        by_venue.setdefault(venue_of_queue(record["eventSourceARN"]), []).append(record)
+    failed: list[str] = []
+    for venue, records in by_venue.items():
+        onsale = bootstrap.onsale(bootstrap.worker_store(venue))
+        failed += waiting_room.handle(onsale, [_record(r) for r in records], now)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def tick_all(now: datetime | None = None, seconds: float = INLET_TICK_SECONDS) -> dict[str, Any]:
+    """One tick of every active venue's lines; a broken venue never stops the others."""
+    results: dict[str, Any] = {}
+    for venue in bootstrap.network().list_venues():
+        if venue.get("status") != "active":
+            continue
+        try:
+            admitted = waiting_room.tick(bootstrap.onsale(bootstrap.worker_store(venue["slug"])), now, seconds=seconds)
+            if admitted:
+                results[venue["slug"]] = admitted
+        except Exception:
+            logger.exception("on-sale inlet failed for venue", extra={"venue": venue["slug"]})
+            results[venue["slug"]] = "error"
+    return results
+
+
+def inlet(remaining_ms: Callable[[], int], clock: Callable[[], datetime] = utcnow) -> int:
+    """Tick every second until the function's minute is nearly used."""
+    ticks = 0
+    while remaining_ms() > INLET_MARGIN_MS:
+        started = time.monotonic()
+        tick_all(clock())
+        ticks += 1
+        time.sleep(max(0.0, INLET_TICK_SECONDS - (time.monotonic() - started)))
+    return ticks

@@ -1,0 +1,228 @@
+"""High-demand on-sales through the waiting room (docs/onsale.md), on the
+real pipeline: the API over the Chalice test client, the venue's FIFO queue
+on moto (IAM enforced), the numbering and serving worker, the inlet, with
+the suite's injected DynamoDB conflicts, throttling and SQS duplicates."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.workers import onsale as onsale_worker
+from local.runner import drain, onsale_queue_url
+
+VENUE = "club-kaap"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def open_onsale(api, venue: str = VENUE, capacity: int = 30, opens_in: timedelta = timedelta(hours=1),
+                admit_per_second: int = 200, max_tickets: int = 4) -> dict:
+    event = api.new_event(venue, capacity=capacity)
+    answer = set_onsale(api, event, _now() + opens_in, admit_per_second, max_tickets)
+    assert answer.status_code == 200, answer.data
+    return event
+
+
+def set_onsale(api, event: dict, opens_at: datetime, admit_per_second: int = 200, max_tickets: int = 4):
+    return api.call("PUT", f"/venues/{event['venue']}/events/{event['event_id']}/performances/"
+                           f"{event['performance_id']}/onsale",
+                    {"opens_at": opens_at.isoformat(), "admit_per_second": admit_per_second,
+                     "max_tickets_per_buyer": max_tickets}, token=api.token(f"{event['venue']}-lead"))
+
+
+class Buyer:
+    """A buyer's browser: its own session, its place in line."""
+
+    def __init__(self, api, event: dict, quantity: int) -> None:
+        self.api, self.event, self.quantity = api, event, quantity
+        self.session = ""
+        self.entry: dict | None = None
+        self.status: dict | None = None
+
+    def join(self, key: str | None = None):
+        answer = self.api.call("POST", f"/queue/{self.event['venue']}/{self.event['event_id']}/"
+                                       f"{self.event['performance_id']}",
+                               {"tickets": [{"price_type": "normaal", "quantity": self.quantity}]},
+                               headers={"Idempotency-Key": key or str(uuid.uuid4())}, buyer=self.session)
+        if answer.status_code == 202:
+            self.session = answer.data["buyer_session"]
+            self.entry = answer.data
+        return answer
+
+    def look(self, token: str | None = None, session: str | None = None):
+        answer = self.api.call("GET", f"/queue/{self.event['venue']}/entries/{self.entry['entry_id']}",
+                               headers={"X-Queue-Token": token or self.entry["queue_token"]},
+                               buyer=self.session if session is None else session)
+        if answer.status_code == 200 and token is None and session is None:
+            self.status = answer.data
+        return answer
+
+
+def run_line(api, venue: str = VENUE, rounds: int = 200) -> None:
+    """What the event source mapping and the inlet do in AWS, until the line stands still."""
+    url = onsale_queue_url(venue)
+    for _ in range(rounds):
+        moved = drain(url, api.app.onsale_worker)
+        admitted = onsale_worker.tick_all(seconds=1.0)
+        moved += drain(url, api.app.onsale_worker)
+        if not moved and not admitted:
+            return
+    raise AssertionError("the line never stood still")
+
+
+def performance_available(event: dict) -> int:
+    store = bootstrap.worker_store(event["venue"])
+    return store.get_performance(event["event_id"], event["performance_id"]).available
+
+
+def test_a_high_demand_performance_sells_only_through_its_line(api):
+    event = open_onsale(api)
+    direct = api.hold(event, 1)
+    assert direct.status_code == 409
+    assert direct.data["reason"] == "waiting_room"
+    catalogue = api.loket.aws.operator.client("s3", endpoint_url=api.loket.aws.endpoint).get_object(
+        Bucket=api.loket.outputs["SiteBucketName"],
+        Key=f"catalogue/events/{VENUE}/{event['event_id']}.json")["Body"].read().decode()
+    assert '"onsale"' in catalogue and event["performance_id"] in catalogue
+
+
+def test_the_pre_queue_is_drawn_at_random_and_later_arrivals_follow_in_order(api):
+    event = open_onsale(api, capacity=200)
+    early = [Buyer(api, event, 1) for _ in range(12)]
+    for buyer in early:
+        assert buyer.join().status_code == 202
+    run_line(api)
+    assert all(b.look().data["state"] == "queued" for b in early), "no place before the draw"
+    assert set_onsale(api, event, _now()).status_code == 200  # the on-sale opens now
+    late = [Buyer(api, event, 1) for _ in range(8)]
+    for buyer in late:
+        assert buyer.join().status_code == 202
+    run_line(api)
+    for buyer in early + late:
+        buyer.look()
+    early_places = [b.status["position"] for b in early]
+    late_places = [b.status["position"] for b in late]
+    assert sorted(early_places) == list(range(1, 13)), "the pre-queue holds the first places"
+    assert early_places != list(range(1, 13)), "…in drawn order, not in arrival order"
+    assert late_places == list(range(13, 21)), "after opening: first come, first served"
+    assert all(b.status["state"] == "held" for b in early + late)
+
+
+def test_the_line_never_oversells_and_answers_everyone(api):
+    event = open_onsale(api, capacity=30, opens_in=timedelta(seconds=-1) + timedelta(seconds=1))
+    set_onsale(api, event, _now())
+    buyers = [Buyer(api, event, 1 + i % 4) for i in range(40)]
+    start = threading.Barrier(len(buyers))
+
+    def join(buyer):
+        start.wait()
+        for _ in range(10):  # a 503 is retried with the same key, as the storefront does
+            answer = buyer.join(key=f"join-{id(buyer)}-key-0001")
+            if answer.status_code != 503:
+                break
+
+    threads = [threading.Thread(target=join, args=(b,)) for b in buyers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(b.entry for b in buyers)
+    run_line(api)
+    for buyer in buyers:
+        buyer.look()
+    held = [b for b in buyers if b.status["state"] == "held"]
+    sold = sum(b.status["hold"]["quantity"] for b in held)
+    assert (sold, performance_available(event)) == (30, 0), "sold exactly the capacity"
+    assert all(b.status["state"] in ("held", "waiting", "refused") for b in buyers)
+    waiting = [b for b in buyers if b.status["state"] == "waiting"]
+    assert all(b.status["sold_out"] for b in waiting), "everyone still waiting learns it is sold out"
+    # first come, first served: nobody behind a buyer got what that buyer asked for while the buyer did not
+    by_place = sorted(buyers, key=lambda b: b.status["position"])
+    for index, buyer in enumerate(by_place):
+        if buyer.status["state"] != "held":
+            assert not any(b.status["state"] == "held" and b.quantity >= buyer.quantity for b in by_place[index + 1:])
+
+
+def test_places_that_come_back_go_to_the_next_buyer_in_line(api):
+    event = open_onsale(api, capacity=4)
+    set_onsale(api, event, _now())
+    first, second, third = (Buyer(api, event, 2) for _ in range(3))
+    for buyer in (first, second, third):
+        buyer.join()
+    run_line(api)
+    assert [b.look().data["state"] for b in (first, second, third)] == ["held", "held", "waiting"]
+    assert third.status["sold_out"]
+    cancelled = api.call("DELETE", f"/holds/{VENUE}/{first.status['hold']['hold_id']}", buyer=first.session)
+    assert cancelled.status_code == 204
+    run_line(api)
+    assert third.look().data["state"] == "held"
+
+
+def test_a_forged_expired_or_borrowed_queue_token_is_refused(api):
+    event = open_onsale(api)
+    owner, other = Buyer(api, event, 1), Buyer(api, event, 1)
+    owner.join()
+    other.join()
+    assert owner.look().status_code == 200
+    token = owner.entry["queue_token"]
+    entry_id, performance_id, expires, signature = token.split(".")
+    forged = f"{entry_id}.{performance_id}.{int(expires) + 86400}.{signature}"
+    assert owner.look(token=forged).status_code == 401
+    from chalicelib.adapters import secrets
+    from chalicelib.domain import tokens
+    from chalicelib.services import sales
+
+    expired = tokens.queue_token(secrets.token_signing_key(), entry_id, performance_id,
+                                 sales.buyer_of(owner.session), int(_now().timestamp()) - 1)
+    assert owner.look(token=expired).status_code == 401
+    assert owner.look(session=other.session).status_code == 401, "a borrowed token is refused"
+    assert other.look(token=token).status_code == 401
+
+
+def test_one_place_in_line_per_buyer_and_a_retried_join_keeps_it(api):
+    event = open_onsale(api)
+    buyer = Buyer(api, event, 2)
+    first = buyer.join(key="the-same-join-key-0001")
+    again = buyer.join(key="the-same-join-key-0001")
+    assert first.status_code == again.status_code == 202
+    assert first.data["entry_id"] == again.data["entry_id"]
+    other_key = buyer.join(key="another-join-key-00002")
+    assert other_key.status_code == 409 and other_key.data["reason"] == "already_in_line"
+    too_many = Buyer(api, event, 5).join()
+    assert too_many.status_code == 422
+
+
+@pytest.mark.parametrize("redeliveries", [2])
+def test_a_redelivered_batch_never_reserves_twice(api, redeliveries):
+    event = open_onsale(api, capacity=50)
+    set_onsale(api, event, _now())
+    buyers = [Buyer(api, event, 2) for _ in range(5)]
+    for buyer in buyers:
+        buyer.join()
+    onsale = bootstrap.onsale(bootstrap.worker_store(VENUE))
+    url = onsale_queue_url(VENUE)
+    drain(url, api.app.onsale_worker)  # numbered
+    # capture the admitted batch as SQS would deliver it, then deliver it again and again
+    from chalicelib.services import onsale as waiting_room
+
+    onsale_worker.tick_all(seconds=1.0)
+    sqs = onsale.sqs
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    import json
+
+    bodies = [json.loads(m["Body"]) for m in messages if json.loads(m["Body"]).get("kind") == "reserve"]
+    assert bodies
+    for _ in range(1 + redeliveries):
+        for body in bodies:
+            waiting_room.serve_batch(onsale, body)
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert performance_available(event) == 50 - 10
+    assert all(b.look().data["state"] == "held" for b in buyers)
