@@ -4,6 +4,7 @@ types and staff. Seeded through the same services the API uses."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,8 +49,14 @@ EVENTS = {
     "club-kaap": [
         ("Nachtwinkel + support", "Pop/rock", "Clubzaal", _prices(1800, 1800, 1800), [(8, 250)]),
         ("Kaap Elektronisch", "Elektronica", "Clubzaal", _prices(2000, 1500, 2000), [(15, 250)]),
+        ("De Grote Hype – clubshow", "Pop/rock", "Clubzaal", _prices(3200, 3200, 3200), [(30, 250)]),
     ],
 }
+# Sold through the waiting room (docs/onsale.md): its on-sale opens this many
+# seconds after `make run` starts, so a newcomer sees the countdown, joins the
+# pre-queue and sees the draw.
+ONSALE_EVENT = "De Grote Hype – clubshow"
+ONSALE_OPENS_IN_SECONDS = int(os.environ.get("LOKET_DEMO_ONSALE_OPENS_IN", "120"))
 
 
 def performance_time(days_ahead: int, today: datetime | None = None) -> datetime:
@@ -69,8 +76,8 @@ def seed() -> dict:
     """Onboard the demo venues, create and publish their events, create staff."""
     from chalicelib import bootstrap
     from chalicelib.adapters import identity
-    from chalicelib.domain.model import NewEvent, NewPerformance
-    from chalicelib.services import catalogue, events
+    from chalicelib.domain.model import NewEvent, NewPerformance, OnSaleSettings
+    from chalicelib.services import catalogue, events, onsale
     from local import stack as local_stack
 
     for profile in VENUES:
@@ -85,8 +92,12 @@ def seed() -> dict:
             event = events.create_event(store, NewEvent(title=title, category=category, hall=hall, price_types=prices,
                                                         description=f"{title} in {hall}."))
             for days, capacity in performances:
-                events.add_performance(store, event.event_id,
-                                       NewPerformance(starts_at=performance_time(days), capacity=capacity))
+                performance = events.add_performance(store, event.event_id,
+                                                     NewPerformance(starts_at=performance_time(days), capacity=capacity))
+                if title == ONSALE_EVENT:
+                    opens_at = datetime.now(BRUSSELS) + timedelta(seconds=ONSALE_OPENS_IN_SECONDS)
+                    onsale.configure(bootstrap.onsale(store), event.event_id, performance.performance_id,
+                                     OnSaleSettings(opens_at=opens_at, admit_per_second=20, max_tickets_per_buyer=4))
             store.mark_published(event.event_id)
             count += 1
         catalogue.publish_venue(network, store, with_network=False)
