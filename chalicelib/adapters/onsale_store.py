@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values
 from chalicelib.adapters.venue_store import VenueStore, hold_item
 from chalicelib.domain.model import Hold, OnSaleSettings
-from chalicelib.domain.onsale import PRE_QUEUE_SHARDS, Decision, EntryState
+from chalicelib.domain.onsale import PRE_QUEUE_SHARDS, Decision, EntryState, Reason
 
 ONSALES_INDEX_KEY = "ONSALES"
 ARRIVE_GROUP = "arrive#"
@@ -237,8 +237,10 @@ class OnSaleStore:
                     "TableName": self.table, "Key": self.store._buyer_key(hold),
                     "UpdateExpression": "ADD held :q", "ExpressionAttributeValues": values(q=hold.quantity)}})
                 result = {"state": EntryState.HELD.value, "hold_id": hold.hold_id}
+                if decision.partial:
+                    result["reason"] = Reason.FEWER_PLACES_LEFT.value
             else:
-                result = {"state": EntryState.REFUSED.value, "reason": "not_enough_places"}
+                result = {"state": EntryState.REFUSED.value, "reason": Reason.SOLD_OUT.value}
             names = {f"#{k}": k for k in result}
             items.append({"Update": {
                 "TableName": self.table, "Key": key(f"QENTRY#{entry['entry_id']}", "QENTRY"),

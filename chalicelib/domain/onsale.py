@@ -34,11 +34,12 @@ class EntryState(StrEnum):
     QUEUED = "queued"      # joined; place not drawn or not numbered yet
     WAITING = "waiting"    # has a place in line
     HELD = "held"          # the reservation was made
-    REFUSED = "refused"    # final: not enough places were left
+    REFUSED = "refused"    # nothing was left at their turn (admission makes this rare)
 
 
-class RefusalReason(StrEnum):
-    NOT_ENOUGH_PLACES = "not_enough_places"
+class Reason(StrEnum):
+    SOLD_OUT = "sold_out"                    # refused: nothing was left at their turn
+    FEWER_PLACES_LEFT = "fewer_places_left"  # held, but fewer places than asked
 
 
 class JoinRequest(Strict):
@@ -103,13 +104,14 @@ def admit(next_in_line: list[dict], *, available: int, outstanding_demand: int, 
 
     - the rate budget lasts (the on-sale's admissions per second),
     - the backlog of admitted-but-not-served buyers stays small,
-    - the places left cover what every admitted buyer asked for: nobody
-      admitted is refused because someone behind them was served first.
+    - the places left cover what every admitted buyer asked for, so each
+      admitted buyer gets what they asked for, in line order.
 
-    When nothing is outstanding and the next buyer wants more than is left
-    (but something is left), they are admitted and get their answer; the
-    line then moves on to buyers who want fewer. `next_in_line` holds
-    consecutive places, each {"position", "quantity", ...}.
+    The one exception is the last places: when nothing is outstanding and the
+    next buyer wants more than is left (but something is left), they are
+    admitted and get what is left (`serve`). Nobody behind them goes first:
+    the line never skips anyone. `next_in_line` holds consecutive places,
+    each {"position", "quantity", ...}.
     """
     admission = Admission()
     room = available - outstanding_demand
@@ -121,7 +123,7 @@ def admit(next_in_line: list[dict], *, available: int, outstanding_demand: int, 
         if wants <= room:
             room -= wants
         elif room > 0 and outstanding_demand + admission.demand == 0:
-            room = 0  # admitted to be told that fewer places are left than asked
+            room = 0  # the last places, fewer than asked
         else:
             break
         admission.admitted.append(entry)
@@ -132,18 +134,37 @@ def admit(next_in_line: list[dict], *, available: int, outstanding_demand: int, 
 @dataclass(frozen=True)
 class Decision:
     entry: dict
-    granted: bool
+    quantity: int  # places granted: what was asked, fewer if fewer were left, 0 if none
+
+    @property
+    def granted(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def partial(self) -> bool:
+        return 0 < self.quantity < self.entry["quantity"]
 
 
 def serve(admitted: list[dict], available: int) -> tuple[list[Decision], int]:
-    """In line order: each admitted buyer gets what they asked for if that
-    many places are left, else a refusal. Returns decisions and places taken."""
+    """In line order: each admitted buyer gets what they asked for, or what
+    is left if that is less. Returns the decisions and the places taken."""
     decisions, taken = [], 0
     for entry in admitted:
-        granted = entry["quantity"] <= available - taken
-        taken += entry["quantity"] if granted else 0
+        granted = max(0, min(entry["quantity"], available - taken))
+        taken += granted
         decisions.append(Decision(entry, granted))
     return decisions, taken
+
+
+def trim(tickets: list[list], quantity: int) -> list[tuple[str, int]]:
+    """The asked tickets cut down to `quantity` places, first price types first."""
+    kept: list[tuple[str, int]] = []
+    for code, wanted in tickets:
+        if quantity <= 0:
+            break
+        kept.append((code, min(wanted, quantity)))
+        quantity -= kept[-1][1]
+    return kept
 
 
 def ahead_of(position: int | None, serving: int) -> int | None:

@@ -304,7 +304,7 @@ def serve_batch(onsale: OnSaleStore, body: dict[str, Any], now: datetime | None 
         holds, fingerprints = {}, {}
         for decision in decisions:
             if decision.granted:
-                hold = _hold_for(onsale.venue, event, performance, decision.entry, now)
+                hold = _hold_for(onsale.venue, event, performance, decision, now)
                 holds[decision.entry["entry_id"]] = hold
                 fingerprints[hold.hold_id] = _fingerprint(decision.entry["tickets"])
         if onsale.serve(performance_id, event_id, decisions, holds, taken, fingerprints):
@@ -318,9 +318,11 @@ def serve_batch(onsale: OnSaleStore, body: dict[str, Any], now: datetime | None 
     raise RuntimeError("could not serve an admitted batch; SQS delivers it again")
 
 
-def _hold_for(venue: str, event, performance: Performance, entry: dict[str, Any], now: datetime) -> Hold:
+def _hold_for(venue: str, event, performance: Performance, decision: rules.Decision, now: datetime) -> Hold:
+    entry = decision.entry
     request = NewHold(venue=venue, event_id=performance.event_id, performance_id=performance.performance_id,
-                      tickets=[TicketRequest(price_type=code, quantity=q) for code, q in entry["tickets"]])
+                      tickets=[TicketRequest(price_type=code, quantity=q)
+                               for code, q in rules.trim(entry["tickets"], decision.quantity)])
     return Hold(hold_id=_derived_id("queue-hold", venue, entry["entry_id"]), venue=venue,
                 event_id=performance.event_id, performance_id=performance.performance_id, event_title=event.title,
                 starts_at=performance.starts_at, lines=price_hold(event, request), status=HoldStatus.HELD,

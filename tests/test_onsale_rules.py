@@ -1,0 +1,71 @@
+"""The waiting room's rules as plain functions (chalicelib/domain/onsale.py):
+no AWS, no clock."""
+
+from datetime import datetime, timezone
+
+from chalicelib.domain import onsale as rules, tokens
+
+KEY = b"k" * 32
+
+
+def line(*wants: int, start: int = 1) -> list[dict]:
+    return [{"position": start + i, "quantity": q} for i, q in enumerate(wants)]
+
+
+def test_admission_stops_where_the_places_left_no_longer_cover_what_admitted_buyers_asked():
+    admitted = rules.admit(line(4, 4, 4, 1), available=10, outstanding_demand=0, outstanding_entries=0, budget=100)
+    assert [e["position"] for e in admitted.admitted] == [1, 2], "the 4 behind them waits: only 2 places are left"
+    assert admitted.demand == 8
+
+
+def test_admission_counts_what_earlier_admitted_buyers_will_take():
+    admitted = rules.admit(line(2, 2), available=5, outstanding_demand=4, outstanding_entries=2, budget=100)
+    assert admitted.admitted == [], "1 place left over for a buyer who wants 2, while 2 buyers are still being served"
+
+
+def test_the_last_places_go_to_the_next_buyer_even_if_fewer_than_asked_and_nobody_skips_them():
+    admitted = rules.admit(line(4, 1), available=3, outstanding_demand=0, outstanding_entries=0, budget=100)
+    assert [e["position"] for e in admitted.admitted] == [1]
+    decisions, taken = rules.serve(admitted.admitted, available=3)
+    assert (decisions[0].quantity, decisions[0].partial, taken) == (3, True, 3)
+
+
+def test_admission_keeps_to_the_rate_and_the_backlog():
+    assert len(rules.admit(line(*[1] * 50), available=1000, outstanding_demand=0, outstanding_entries=0,
+                           budget=20).admitted) == 20
+    assert len(rules.admit(line(*[1] * 50), available=1000, outstanding_demand=0,
+                           outstanding_entries=rules.MAX_ADMITTED_BACKLOG - 5, budget=20).admitted) == 5
+
+
+def test_serving_in_line_order_never_takes_more_than_is_left():
+    decisions, taken = rules.serve(line(2, 3, 2), available=4)
+    assert [d.quantity for d in decisions] == [2, 2, 0]
+    assert taken == 4 and not decisions[2].granted
+
+
+def test_trimmed_tickets_keep_the_first_price_types():
+    assert rules.trim([["normaal", 2], ["-26", 2]], 3) == [("normaal", 2), ("-26", 1)]
+
+
+def test_the_pre_queue_is_ordered_by_the_draws_fixed_at_arrival():
+    arrivals = [(rules.new_draw(), f"entry{i}") for i in range(200)]
+    order = rules.draw_order(arrivals)
+    assert sorted(order) == sorted(e for _, e in arrivals)
+    assert order != [e for _, e in arrivals], "not arrival order"
+    assert order == rules.draw_order(list(reversed(arrivals))), "the same draws give the same order"
+
+
+def test_pre_queue_is_what_the_queue_accepted_before_opening():
+    opens = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    ms = int(opens.timestamp() * 1000)
+    assert rules.is_pre_queue(ms - 1, opens) and not rules.is_pre_queue(ms, opens)
+
+
+def test_a_queue_token_is_bound_to_its_entry_buyer_and_expiry():
+    token = tokens.queue_token(KEY, "entry1", "perf1", "buyer-a", 2_000)
+    assert tokens.verify_queue_token(KEY, token, "buyer-a", 1_999) == ("entry1", "perf1")
+    assert tokens.verify_queue_token(KEY, token, "buyer-b", 1_999) is None, "borrowed"
+    assert tokens.verify_queue_token(KEY, token, "buyer-a", 2_000) is None, "expired"
+    assert tokens.verify_queue_token(b"x" * 32, token, "buyer-a", 1_999) is None, "not ours"
+    entry, perf, expires, mac = token.split(".")
+    assert tokens.verify_queue_token(KEY, f"entry2.{perf}.{expires}.{mac}", "buyer-a", 1_999) is None, "another entry"
