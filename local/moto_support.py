@@ -32,6 +32,7 @@ import contextlib
 import json
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlparse
 
@@ -403,3 +404,44 @@ def start_local_aws(port: int = 0, host: str = "127.0.0.1") -> LocalAws:
         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
     )
     return LocalAws(endpoint=endpoint, operator=operator, server=server)
+
+
+class MotoProcess:
+    """A moto server running local/moto_process.py in a child process."""
+
+    def __init__(self, port: int = 0) -> None:
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen([sys.executable, "-m", "local.moto_process", str(port)],
+                                        cwd=str(Path(__file__).resolve().parents[1]), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the moto process did not start")
+        self.started = json.loads(line)
+
+    def configure_faults(self, spec: str) -> None:
+        self.process.stdin.write(f"faults {spec}\n")
+        self.process.stdin.flush()
+
+    def refused(self) -> dict[str, int]:
+        self.process.stdin.write("counts\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())["refused"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:
+                self.process.kill()
+
+
+def start_local_aws_process(port: int = 0) -> LocalAws:
+    """As start_local_aws, with moto in a child process (its own interpreter lock)."""
+    child = MotoProcess(port)
+    operator = boto3.Session(aws_access_key_id=child.started["access_key"],
+                             aws_secret_access_key=child.started["secret_key"], region_name=REGION)
+    return LocalAws(endpoint=child.started["endpoint"], operator=operator, server=child)

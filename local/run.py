@@ -45,16 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     public_url = f"http://127.0.0.1:{args.port}"
 
     sys.path.insert(0, str(ROOT))
-    from local import demo, faults, stack as local_stack
+    from local import demo, stack as local_stack
     from local.edge import EdgeServer
     from local.runner import Runner
 
     print("Loket: starting local AWS (moto, IAM enforced), Stripe emulator, platform stack ...", flush=True)
     stack = local_stack.start(moto_port=args.moto_port, stripe_port=args.stripe_port, public_base_url=public_url,
-                              webhook_url=f"{public_url}/api/stripe/webhook")
+                              webhook_url=f"{public_url}/api/stripe/webhook", moto_in_own_process=True)
     print("Loket: onboarding the demo venues (one CloudFormation stack each) ...", flush=True)
     seeded = demo.seed()
-    faults.configure_from_env()  # LOKET_FAULTS=test: run the demo as AWS and Stripe at their worst
+    # LOKET_FAULTS=test: run the demo as AWS and Stripe at their worst
+    stack.configure_faults(os.environ.get("LOKET_FAULTS", "off"))
     api = edge = runner = None
 
     def stop(*_):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 
-from local.moto_support import REGION, LocalAws, start_local_aws
+from local.moto_support import REGION, LocalAws, start_local_aws, start_local_aws_process
 from local.stripe_emulator import StripeEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,18 +35,29 @@ class LocalStack:
     def operator(self):
         return self.aws.operator
 
+    def configure_faults(self, spec: str) -> None:
+        """Fault rates (local/faults.py) for the Stripe emulator here and for
+        moto, wherever it runs."""
+        from local import faults
+
+        faults.configure(faults.parse(spec))
+        if hasattr(self.aws.server, "configure_faults"):
+            self.aws.server.configure_faults(spec)
+
     def stop(self) -> None:
         self.stripe.stop()
         self.aws.stop()
 
 
 def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "http://127.0.0.1:8000",
-          webhook_url: str | None = None) -> LocalStack:
+          webhook_url: str | None = None, moto_in_own_process: bool = False) -> LocalStack:
     """Start moto and the Stripe emulator, deploy the platform, return the
-    environment the API and workers run with (also applied to os.environ)."""
+    environment the API and workers run with (also applied to os.environ).
+    `moto_in_own_process`: moto gets a process (and a core) of its own; the
+    tests keep it in-process, where the `faults` fixture reaches it."""
     from chalicelib.adapters import provisioning
 
-    local_aws = start_local_aws(port=moto_port)
+    local_aws = start_local_aws_process(port=moto_port) if moto_in_own_process else start_local_aws(port=moto_port)
     os.environ.update({"AWS_ENDPOINT_URL": local_aws.endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     outputs = provisioning.deploy_platform(local_aws.operator, STAGE, local=True, poll=0.05)
     pool_id, client_id = _user_pool(local_aws)
