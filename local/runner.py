@@ -100,6 +100,8 @@ class Runner:
                     if venue.get("status") == "active" and venue["slug"] not in self.onsale_consumers:
                         self.onsale_consumers[venue["slug"]] = self._thread(self._consume_onsale, venue["slug"])
             except Exception:
+                if self.stopping.is_set():
+                    return
                 logger.exception("local on-sale inlet failed")
 
     def _consume_onsale(self, venue: str) -> None:
@@ -109,6 +111,8 @@ class Runner:
             try:
                 drain(onsale_queue_url(venue), app.onsale_worker, wait_seconds=1)
             except Exception:
+                if self.stopping.is_set():
+                    return  # the stack is stopping under us
                 logger.exception("local on-sale consumer failed", extra={"venue": venue})
                 self.stopping.wait(2)
 
