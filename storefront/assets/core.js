@@ -265,9 +265,26 @@ export function forgetBuyerSession() {
   safeRemove(BUYER_SESSION_KEY);
 }
 
+/** The buyer session this browser holds, or null. */
+export function buyerSession() {
+  return safeGet(BUYER_SESSION_KEY);
+}
+
+/** Keep a buyer session handed out in an answer's body (the header is kept by api() itself). */
+export function rememberBuyerSession(session) {
+  if (typeof session === 'string' && session) safeSet(BUYER_SESSION_KEY, session);
+}
+
+/* Calls that may start a new buyer session when the one sent was not issued by this Loket. */
+function startsSession(path, method) {
+  return method === 'POST' && (path === '/api/holds' || path.startsWith('/api/queue/'));
+}
+
 export async function api(path, { method = 'GET', body, headers = {}, signal } = {}, retried = false) {
   const init = { method, headers: { Accept: 'application/json, application/problem+json', ...headers }, signal, cache: 'no-store' };
-  const session = path.startsWith('/api/') ? safeGet(BUYER_SESSION_KEY) : null;
+  // A caller may name the session itself (a queue entry belongs to the session that joined).
+  const explicit = Object.keys(headers).some((k) => k.toLowerCase() === BUYER_SESSION_HEADER.toLowerCase());
+  const session = path.startsWith('/api/') && !explicit ? safeGet(BUYER_SESSION_KEY) : null;
   if (session) init.headers[BUYER_SESSION_HEADER] = session;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -281,8 +298,8 @@ export async function api(path, { method = 'GET', body, headers = {}, signal } =
     throw new ApiProblem({ status: 0, title: 'network', detail: t('common.network_error') });
   }
   const issued = res.headers.get(BUYER_SESSION_HEADER);
-  if (issued && issued !== session) safeSet(BUYER_SESSION_KEY, issued);
-  if (res.status === 401 && session && !retried && path === '/api/holds' && method === 'POST') {
+  if (issued && issued !== session && !explicit) safeSet(BUYER_SESSION_KEY, issued);
+  if (res.status === 401 && session && !retried && startsSession(path, method)) {
     // A session this Loket did not issue (e.g. a local stack that restarted): start a new one.
     forgetBuyerSession();
     return api(path, { method, body, headers, signal }, true);

@@ -20,6 +20,9 @@ const priceTypesEl = document.getElementById('price-types');
 const totalEl = document.getElementById('total');
 const reserveEl = document.getElementById('reserve');
 const messageEl = document.getElementById('message');
+const onsaleEl = document.getElementById('onsale');
+const onsaleTextEl = document.getElementById('onsale-text');
+const toQueueEl = document.getElementById('to-queue');
 const confirmEl = document.getElementById('confirmation');
 
 const state = { event: null, selected: param('performance') || '', busy: false, pending: null };
@@ -36,8 +39,19 @@ function performance(id) {
   return state.event?.performances?.find((p) => p.performance_id === id);
 }
 
+/** A high-demand performance is sold only through its waiting room (docs/onsale.md). */
+function onsale(p) {
+  return Boolean(p && p.onsale && typeof p.onsale === 'object');
+}
+
 function selectable(p) {
-  return p && p.availability !== 'sold_out';
+  // The waiting room stays open at sold-out: places that come back go to the line.
+  return Boolean(p) && (onsale(p) || p.availability !== 'sold_out');
+}
+
+function queueHref(p) {
+  const qs = new URLSearchParams({ venue: venueSlug, event: eventId, performance: p.performance_id });
+  return `/queue.html?${qs}`;
 }
 
 /* ---------- rendering ---------- */
@@ -91,7 +105,7 @@ function renderPerformances() {
       input,
       h('label', { for: id },
         h('time', { datetime: p.starts_at }, formatDateTime(p.starts_at)),
-        availabilityBadge(p.availability)));
+        onsale(p) ? h('span', { class: 'badge badge-queue' }, t('event.onsale_badge')) : availabilityBadge(p.availability)));
   }));
 }
 
@@ -171,11 +185,28 @@ function collectTickets() {
   return { tickets, count, total, error };
 }
 
+/* A high-demand performance leads to its waiting room instead of the reserve button. */
+function renderOnsale() {
+  const p = performance(state.selected);
+  const queued = onsale(p);
+  onsaleEl.hidden = !queued;
+  priceTypesEl.hidden = queued;
+  totalEl.closest('.total-line').hidden = queued;
+  reserveEl.hidden = queued;
+  if (!queued) return;
+  const opensAt = p.onsale.opens_at;
+  const open = !opensAt || new Date(opensAt).getTime() <= Date.now();
+  onsaleTextEl.textContent = open ? t('event.onsale_open') : t('event.onsale_note', { date: formatDateTime(opensAt) });
+  toQueueEl.href = queueHref(p);
+  toQueueEl.textContent = t('event.to_queue');
+}
+
 function updateTotal() {
   const { total } = collectTickets();
   totalEl.textContent = formatMoney(total);
   const p = performance(state.selected);
-  reserveEl.disabled = state.busy || !selectable(p);
+  reserveEl.disabled = state.busy || !selectable(p) || onsale(p);
+  renderOnsale();
 }
 
 /* ---------- reserve ---------- */
@@ -200,6 +231,7 @@ async function reserve(e) {
   clearMessage(confirmEl);
   const p = performance(state.selected);
   if (!selectable(p)) { showMessage(messageEl, 'error', t('event.choose_first')); return; }
+  if (onsale(p)) { location.href = queueHref(p); return; }
   const { tickets, count, error } = collectTickets();
   if (error) { showMessage(messageEl, 'error', error); return; }
   if (!count) { showMessage(messageEl, 'error', t('event.qty_zero')); return; }
