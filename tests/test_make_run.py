@@ -17,7 +17,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 # The demo's high-demand performance goes on sale this many seconds after
 # `make run` starts: long enough to join its pre-queue in the browser first.
-ONSALE_OPENS_IN = 40
+ONSALE_OPENS_IN = 60
 
 
 def _free_port() -> int:
