@@ -64,6 +64,7 @@ escalation").
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -89,9 +90,15 @@ class ServiceRoleDenied(Exception):
 
 # --- wildcards and conditions ------------------------------------------------
 
-def _wildcard(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """Compiled once per pattern: every request checks dozens of them."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _wildcard(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    return _wildcard_regex(pattern, ignore_case).fullmatch(value) is not None
 
 
 def _arn_like(pattern: str, value: str) -> bool:

@@ -59,6 +59,9 @@ def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: 
     return handled
 
 
+ONSALE_POLLERS = 2
+
+
 def onsale_queue_url(venue: str) -> str:
     from chalicelib import bootstrap
 
@@ -76,7 +79,7 @@ class Runner:
         self.inlet_seconds = inlet_seconds
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
-        self.onsale_consumers: dict[str, threading.Thread] = {}
+        self.onsale_consumers: dict[str, list[threading.Thread]] = {}
 
     def start(self) -> "Runner":
         for target in (self._consume, self._schedule, self._inlet):
@@ -98,7 +101,11 @@ class Runner:
                 onsale.tick_all(seconds=self.inlet_seconds)
                 for venue in bootstrap.network().list_venues():
                     if venue.get("status") == "active" and venue["slug"] not in self.onsale_consumers:
-                        self.onsale_consumers[venue["slug"]] = self._thread(self._consume_onsale, venue["slug"])
+                        # Two pollers per queue, as an event source mapping's minimum concurrency:
+                        # while one works on a batch of arrivals (its group locked), the other
+                        # serves admitted buyers.
+                        self.onsale_consumers[venue["slug"]] = [
+                            self._thread(self._consume_onsale, venue["slug"]) for _ in range(ONSALE_POLLERS)]
             except Exception:
                 if self.stopping.is_set():
                     return

@@ -172,14 +172,14 @@ def test_a_forged_expired_or_borrowed_queue_token_is_refused(api):
     other.join()
     assert owner.look().status_code == 200
     token = owner.entry["queue_token"]
-    entry_id, performance_id, expires, signature = token.split(".")
-    forged = f"{entry_id}.{performance_id}.{int(expires) + 86400}.{signature}"
+    entry_id, event_id, performance_id, expires, signature = token.split(".")
+    forged = f"{entry_id}.{event_id}.{performance_id}.{int(expires) + 86400}.{signature}"
     assert owner.look(token=forged).status_code == 401
     from chalicelib.adapters import secrets
     from chalicelib.domain import tokens
     from chalicelib.services import sales
 
-    expired = tokens.queue_token(secrets.token_signing_key(), entry_id, performance_id,
+    expired = tokens.queue_token(secrets.token_signing_key(), entry_id, event_id, performance_id,
                                  sales.buyer_of(owner.session), int(_now().timestamp()) - 1)
     assert owner.look(token=expired).status_code == 401
     assert owner.look(session=other.session).status_code == 401, "a borrowed token is refused"

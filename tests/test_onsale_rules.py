@@ -62,10 +62,11 @@ def test_pre_queue_is_what_the_queue_accepted_before_opening():
 
 
 def test_a_queue_token_is_bound_to_its_entry_buyer_and_expiry():
-    token = tokens.queue_token(KEY, "entry1", "perf1", "buyer-a", 2_000)
-    assert tokens.verify_queue_token(KEY, token, "buyer-a", 1_999) == ("entry1", "perf1")
+    token = tokens.queue_token(KEY, "entry1", "event1", "perf1", "buyer-a", 2_000)
+    assert tokens.verify_queue_token(KEY, token, "buyer-a", 1_999) == ("entry1", "event1", "perf1")
     assert tokens.verify_queue_token(KEY, token, "buyer-b", 1_999) is None, "borrowed"
     assert tokens.verify_queue_token(KEY, token, "buyer-a", 2_000) is None, "expired"
     assert tokens.verify_queue_token(b"x" * 32, token, "buyer-a", 1_999) is None, "not ours"
-    entry, perf, expires, mac = token.split(".")
-    assert tokens.verify_queue_token(KEY, f"entry2.{perf}.{expires}.{mac}", "buyer-a", 1_999) is None, "another entry"
+    entry, event, perf, expires, mac = token.split(".")
+    assert tokens.verify_queue_token(KEY, f"entry2.{event}.{perf}.{expires}.{mac}", "buyer-a", 1_999) is None, \
+        "another entry"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -131,12 +132,23 @@ class OnSaleStore:
     def entry(self, entry_id: str) -> dict[str, Any] | None:
         return self.store._get(f"QENTRY#{entry_id}", "QENTRY")
 
-    def number(self, performance_id: str, count: int, now: datetime) -> int:
-        """Take `count` consecutive places with one counter update; returns the last."""
+    def entry_and_line(self, entry_id: str, event_id: str, performance_id: str) -> tuple[dict | None, dict | None, dict | None]:
+        """A buyer's entry, the line's state and the performance, in one request."""
+        wanted = {("QENTRY#" + entry_id, "QENTRY"): "entry", (f"QUEUE#{performance_id}", "STATE"): "state",
+                  (f"EVENT#{event_id}", f"PERF#{performance_id}"): "performance"}
+        found = {wanted[(item["pk"], item["sk"])]: item for item in self._batch_get([key(*k) for k in wanted])}
+        return found.get("entry"), found.get("state"), found.get("performance")
+
+    def number(self, performance_id: str, count: int, now: datetime, accepted_until_ms: int) -> int:
+        """Take `count` consecutive places with one counter update; returns the
+        last. `numbered_until_ms`: every join the queue accepted up to then has
+        its place (waiting pages ask for their place only after that)."""
         answer = self.db.update_item(
             TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-            UpdateExpression="ADD joined :n SET numbered_at = :at", ConditionExpression="shuffled = :yes",
-            ExpressionAttributeValues=values(n=count, at=_iso(now), yes=True), ReturnValues="UPDATED_NEW")
+            UpdateExpression="ADD joined :n SET numbered_at = :at, numbered_until_ms = :until",
+            ConditionExpression="shuffled = :yes",
+            ExpressionAttributeValues=values(n=count, at=_iso(now), yes=True, until=accepted_until_ms),
+            ReturnValues="UPDATED_NEW")
         return int(answer["Attributes"]["joined"]["N"])
 
     def write_places(self, entries: list[dict[str, Any]]) -> None:
@@ -164,14 +176,14 @@ class OnSaleStore:
                 found.append((item["draw"], item["entry_id"]))
         return found
 
-    def mark_shuffled(self, performance_id: str, count: int, now: datetime) -> bool:
+    def mark_shuffled(self, performance_id: str, count: int, now: datetime, opens_at_ms: int) -> bool:
         """The drawn pre-queue holds places 1..count; numbering continues after it."""
         try:
             self.db.update_item(
                 TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-                UpdateExpression="SET joined = :n, shuffled = :yes, numbered_at = :at",
+                UpdateExpression="SET joined = :n, shuffled = :yes, numbered_at = :at, numbered_until_ms = :until",
                 ConditionExpression="shuffled = :no",
-                ExpressionAttributeValues=values(n=count, yes=True, no=False, at=_iso(now)))
+                ExpressionAttributeValues=values(n=count, yes=True, no=False, at=_iso(now), until=opens_at_ms))
             return True
         except ClientError as error:
             if is_condition_failure(error):
@@ -249,8 +261,9 @@ class OnSaleStore:
                 "ExpressionAttributeNames": names, "ExpressionAttributeValues": values(**result)}})
         items.append({"Update": {
             "TableName": self.table, "Key": key(f"QUEUE#{performance_id}", "STATE"),
-            "UpdateExpression": "ADD served_demand :d, served_entries :n",
-            "ExpressionAttributeValues": values(d=demand, n=len(decisions))}})
+            "UpdateExpression": "ADD served_demand :d, served_entries :n SET served_until = :p",
+            "ExpressionAttributeValues": values(d=demand, n=len(decisions),
+                                                p=max(d.entry["position"] for d in decisions))}})
         try:
             self.db.transact_write_items(TransactItems=items)
             return True
@@ -276,13 +289,21 @@ class OnSaleStore:
         return found
 
     def _batch_write(self, items: list[dict[str, Any]]) -> None:
-        for start in range(0, len(items), 25):
-            request = {self.table: [{"PutRequest": {"Item": marshal(i)}} for i in items[start:start + 25]]}
-            for attempt in range(10):
-                request = self.db.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
-                if not request:
-                    break
-                time.sleep(min(1.0, 0.02 * 2 ** attempt))  # throttled: back off, then the rest
-            else:
-                raise RuntimeError("DynamoDB left on-sale writes unprocessed after 10 attempts")
+        """Up to 25 items per call; a large pre-queue's draw writes many
+        chunks side by side, so it ends well within the message's visibility."""
+        chunks = [items[start:start + 25] for start in range(0, len(items), 25)]
+        if len(chunks) <= 4:
+            for chunk in chunks:
+                self._write_chunk(chunk)
+            return
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(self._write_chunk, chunks))
 
+    def _write_chunk(self, chunk: list[dict[str, Any]]) -> None:
+        request = {self.table: [{"PutRequest": {"Item": marshal(i)}} for i in chunk]}
+        for attempt in range(10):
+            request = self.db.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
+            if not request:
+                return
+            time.sleep(min(1.0, 0.02 * 2 ** attempt))  # throttled: back off, then the rest
+        raise RuntimeError("DynamoDB left on-sale writes unprocessed after 10 attempts")

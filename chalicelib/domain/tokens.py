@@ -53,25 +53,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def queue_token(key: bytes, entry_id: str, performance_id: str, buyer: str, expires_at: int) -> str:
+def queue_token(key: bytes, entry_id: str, event_id: str, performance_id: str, buyer: str, expires_at: int) -> str:
     """A place in a waiting room's line, for the buyer session that joined.
 
-    It names the entry, the performance and (by its signature) the buyer
+    It names the entry and its performance and (by its signature) the buyer
     session: forged, expired or used with another session, it is refused.
     The place itself (the position) is kept server-side with the entry, so no
     token can claim a better one."""
-    body = f"{entry_id}.{performance_id}.{expires_at}"
+    body = f"{entry_id}.{event_id}.{performance_id}.{expires_at}"
     return f"{body}.{_text(_mac(key, 'queue', f'{body}.{buyer}'))}"
 
 
-def verify_queue_token(key: bytes, token: str | None, buyer: str | None, now: int) -> tuple[str, str] | None:
-    """(entry_id, performance_id) of a valid token for this buyer; None otherwise."""
-    if not token or not buyer or token.count(".") != 3 or len(token) > 300:
+def verify_queue_token(key: bytes, token: str | None, buyer: str | None, now: int) -> tuple[str, str, str] | None:
+    """(entry_id, event_id, performance_id) of a valid token for this buyer; None otherwise."""
+    if not token or not buyer or token.count(".") != 4 or len(token) > 300:
         return None
-    entry_id, performance_id, expires_at, signature = token.split(".")
-    body = f"{entry_id}.{performance_id}.{expires_at}"
+    entry_id, event_id, performance_id, expires_at, signature = token.split(".")
+    body = f"{entry_id}.{event_id}.{performance_id}.{expires_at}"
     if not hmac.compare_digest(signature, _text(_mac(key, "queue", f"{body}.{buyer}"))):
         return None
     if not expires_at.isdigit() or int(expires_at) <= now:
         return None
-    return entry_id, performance_id
+    return entry_id, event_id, performance_id

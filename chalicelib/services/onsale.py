@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,8 @@ def configure(onsale: OnSaleStore, event_id: str, performance_id: str, settings:
             and datetime.fromisoformat(current["opens_at"]) != settings.opens_at:
         raise Conflict("This on-sale has opened; its opening time can no longer change (the rate and limit can).")
     onsale.configure(event_id, performance_id, settings)
+    _lines_cache.pop(onsale.venue, None)  # this instance's inlet sees the new line at once
+    _sale_info_cache.pop((onsale.venue, event_id, performance_id), None)
     logger.info("on-sale configured", extra={"venue": onsale.venue, "performance_id": performance_id,
                                               "opens_at": settings.opens_at.isoformat()})
     publish_status(onsale, onsale.state(performance_id), performance, now)
@@ -66,11 +69,9 @@ def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinR
          idempotency_key: str, now: datetime | None = None) -> dict[str, Any]:
     """Validate, take the buyer's one place in line, queue the arrival."""
     now = now or utcnow()
-    store = onsale.store
-    event = store.get_event(event_id)
+    event, performance = _sale_info(onsale.store, event_id, performance_id)
     if not event or not event.published:
         raise NotFound("This event does not exist or is not on sale.")
-    performance = store.get_performance(event_id, performance_id)
     if not performance:
         raise NotFound("This performance does not exist.")
     if performance.onsale is None:
@@ -98,40 +99,59 @@ def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinR
         onsale.give_up_claim(performance_id, buyer, entry_id)
         raise
     count("QueueJoined", onsale.venue)
-    return {"entry_id": entry_id, "state": EntryState.QUEUED.value,
-            "queue_token": tokens.queue_token(secrets.token_signing_key(), entry_id, performance_id, buyer,
-                                              _epoch(performance.starts_at)),
+    return {"entry_id": entry_id, "state": EntryState.QUEUED.value, "joined_at_ms": int(time.time() * 1000),
+            "queue_token": _token(entry_id, event_id, performance_id, buyer, performance.starts_at),
             "opens_at": performance.onsale.opens_at.isoformat(),
             "status_url": f"/{catalogue_store.PREFIX}{status_path(onsale.venue, performance_id)}"}
 
 
+def _token(entry_id: str, event_id: str, performance_id: str, buyer: str, starts_at: datetime) -> str:
+    return tokens.queue_token(secrets.token_signing_key(), entry_id, event_id, performance_id, buyer, _epoch(starts_at))
+
+
+# Joins validate against the event and performance as this Lambda instance
+# last read them: a burst of thousands of joins then costs no reads on the
+# venue table. A venue's change reaches joins within this many seconds.
+SALE_INFO_SECONDS = 5.0
+_sale_info_cache: dict[tuple[str, str, str], tuple[float, Any, Any]] = {}
+
+
+def _sale_info(store: VenueStore, event_id: str, performance_id: str):
+    cache_key = (store.venue, event_id, performance_id)
+    cached = _sale_info_cache.get(cache_key)
+    if cached and time.monotonic() - cached[0] < SALE_INFO_SECONDS:
+        return cached[1], cached[2]
+    event, performance = store.get_event(event_id), store.get_performance(event_id, performance_id)
+    _sale_info_cache[cache_key] = (time.monotonic(), event, performance)
+    return event, performance
+
+
 def entry_status(onsale: OnSaleStore, entry_id: str, token: str | None, buyer: str | None,
                  now: datetime | None = None) -> dict[str, Any]:
+    """Where the buyer is: one read of the entry, the line and the performance together."""
     now = now or utcnow()
     if buyer is None:
         raise NotAuthenticated("Send the X-Buyer-Session you joined the line with.")
     valid = tokens.verify_queue_token(secrets.token_signing_key(), token, buyer, _epoch(now))
     if valid is None or valid[0] != entry_id:
         raise NotAuthenticated("This queue token is not valid for you (forged, expired, or from another buyer).")
-    entry = onsale.entry(entry_id)
-    performance_id = valid[1]
-    state = onsale.state(performance_id) or {}
+    _, event_id, performance_id = valid
+    entry, state, performance_item = onsale.entry_and_line(entry_id, event_id, performance_id)
+    state = state or {}
     serving = int(state.get("serving", 0))
-    if entry is None or entry.get("buyer") != buyer:
-        # Joined, not numbered yet (the pre-queue before opening, or a few seconds of numbering).
-        return {"state": EntryState.QUEUED.value, "position": None, "serving": serving, "ahead": None,
-                "sold_out": False, "hold": None, "reason": None, "poll_after_ms": 2000}
-    answer: dict[str, Any] = {"state": entry["state"], "position": entry.get("position"), "serving": serving,
-                              "ahead": rules.ahead_of(entry.get("position"), serving), "hold": None,
-                              "reason": entry.get("reason"), "sold_out": False}
-    if entry["state"] == EntryState.HELD.value:
-        hold = onsale.store.get_hold(entry["hold_id"])
-        answer["hold"] = hold and {**hold.model_dump(mode="json", exclude={"buyer"}), "quantity": hold.quantity,
-                                   "total": hold.total}
-    elif entry["state"] == EntryState.WAITING.value:
-        performance = onsale.store.get_performance(state.get("event_id", entry["event_id"]), performance_id)
-        outstanding = int(state.get("admitted_demand", 0)) - int(state.get("served_demand", 0))
-        answer["sold_out"] = performance is not None and performance.available - outstanding <= 0
+    outstanding = int(state.get("admitted_demand", 0)) - int(state.get("served_demand", 0))
+    sold_out = performance_item is not None and int(performance_item["available"]) - outstanding <= 0 \
+        and bool(state.get("shuffled"))
+    answer: dict[str, Any] = {"state": EntryState.QUEUED.value, "position": None, "serving": serving, "ahead": None,
+                              "sold_out": sold_out, "hold": None, "reason": None, "queue_token": token}
+    if entry is not None and entry.get("buyer") == buyer:
+        answer.update(state=entry["state"], position=entry.get("position"), reason=entry.get("reason"),
+                      ahead=rules.ahead_of(entry.get("position"), serving))
+        if entry["state"] == EntryState.HELD.value:
+            hold = onsale.store.get_hold(entry["hold_id"])
+            answer["hold"] = hold and {**hold.model_dump(mode="json", exclude={"buyer"}), "quantity": hold.quantity,
+                                       "total": hold.total}
+    # else: joined, not numbered yet (the pre-queue before the draw, or a moment of numbering)
     answer["poll_after_ms"] = _poll_after(answer)
     return answer
 
@@ -185,7 +205,8 @@ def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[s
             pre.append({**entry, "state": EntryState.QUEUED.value, "draw": rules.new_draw()})
     onsale.write_places(pre)
     if after:
-        last = onsale.number(performance_id, len(after), now)
+        last = onsale.number(performance_id, len(after), now,
+                             max(r["accepted_at_ms"] for r in records if r["body"].get("kind") == "arrive"))
         for offset, entry in enumerate(after):
             entry["position"] = last - len(after) + 1 + offset
         onsale.write_places(after)
@@ -194,7 +215,8 @@ def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[s
 def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> None:
     """The pre-queue's places, in the order of each arrival's draw. Repeatable:
     the draws were fixed at arrival, so a second run writes the same places."""
-    if (onsale.state(performance_id) or {}).get("shuffled"):
+    state = onsale.state(performance_id) or {}
+    if state.get("shuffled"):
         return
     drawn = onsale.pre_queue(performance_id)
     order = rules.draw_order(drawn)
@@ -202,24 +224,41 @@ def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> 
     placed = [{**{k: v for k, v in entries[e].items() if k not in ("pk", "sk", "draw")},
                "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order) if e in entries]
     onsale.write_places(placed)
-    onsale.mark_shuffled(performance_id, len(placed), now)
+    opens_at_ms = int(datetime.fromisoformat(state["opens_at"]).timestamp() * 1000)
+    onsale.mark_shuffled(performance_id, len(placed), now, opens_at_ms)
     logger.info("pre-queue drawn", extra={"venue": onsale.venue, "performance_id": performance_id,
                                           "places": len(placed)})
 
 
 # -- admission (inlet, every second) --------------------------------------------------------
+# Which lines a venue has is looked up this often; each line's counters are
+# read fresh (consistently) every tick.
+LINES_LOOKUP_SECONDS = 5.0
+_lines_cache: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+
+
+def _lines(onsale: OnSaleStore) -> list[tuple[str, str]]:
+    cached = _lines_cache.get(onsale.venue)
+    if cached and time.monotonic() - cached[0] < LINES_LOOKUP_SECONDS:
+        return cached[1]
+    lines = [(item["event_id"], item["performance_id"]) for item in onsale.on_sales()]
+    _lines_cache[onsale.venue] = (time.monotonic(), lines)
+    return lines
+
+
 def tick(onsale: OnSaleStore, now: datetime | None = None, *, seconds: float = 1.0) -> dict[str, int]:
     """Admit the next buyers of every open line of this venue; publish each
     line's status. Returns how many were admitted per performance (if any)."""
     now = now or utcnow()
     admitted = {}
-    for state in onsale.on_sales():
-        performance = onsale.store.get_performance(state["event_id"], state["performance_id"])
-        if performance is None or performance.starts_at <= now:
+    for event_id, performance_id in _lines(onsale):
+        performance = onsale.store.get_performance(event_id, performance_id)
+        state = onsale.state(performance_id)
+        if performance is None or state is None or performance.starts_at <= now:
             continue
         moved = _tick_line(onsale, state, performance, now, seconds)
         if moved:
-            admitted[state["performance_id"]] = moved
+            admitted[performance_id] = moved
     return admitted
 
 
@@ -272,6 +311,12 @@ def _tick_line(onsale: OnSaleStore, state: dict[str, Any], performance: Performa
     return len(admission.admitted)
 
 
+# The status file is rewritten when it changes, and at least this often (its
+# `updated_at` tells a waiting page the inlet is alive).
+STATUS_HEARTBEAT_SECONDS = 5.0
+_published: dict[tuple[str, str], tuple[float, str]] = {}
+
+
 def publish_status(onsale: OnSaleStore, state: dict[str, Any] | None, performance: Performance, now: datetime) -> None:
     """The line as every waiting buyer sees it: a static file, cached 1 s."""
     if not state:
@@ -280,9 +325,20 @@ def publish_status(onsale: OnSaleStore, state: dict[str, Any] | None, performanc
     opens_at = datetime.fromisoformat(state["opens_at"])
     document = {"opens_at": state["opens_at"], "open": now >= opens_at and bool(state.get("shuffled")),
                 "serving": int(state.get("serving", 0)), "joined": int(state.get("joined", 0)),
+                # A waiting page asks for its place once numbered_until_ms has passed its join,
+                # and for its result once served_until has reached its place: no polling.
+                "numbered_until_ms": int(state.get("numbered_until_ms", 0)),
+                "served_until": int(state.get("served_until", 0)),
                 "sold_out": now >= opens_at and performance.available - outstanding <= 0,
-                "places_may_return": performance.starts_at > now, "updated_at": now.isoformat()}
-    catalogue_store.put_document(status_path(onsale.venue, performance.performance_id), document, max_age=1)
+                "places_may_return": performance.starts_at > now}
+    content = json.dumps(document, sort_keys=True)
+    cache_key = (onsale.venue, performance.performance_id)
+    last = _published.get(cache_key)
+    if last and last[1] == content and time.monotonic() - last[0] < STATUS_HEARTBEAT_SECONDS:
+        return
+    catalogue_store.put_document(status_path(onsale.venue, performance.performance_id),
+                                 {**document, "updated_at": now.isoformat()}, max_age=1)
+    _published[cache_key] = (time.monotonic(), content)
 
 
 # -- serving (worker, in line order) ------------------------------------------------------

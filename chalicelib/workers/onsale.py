@@ -49,12 +49,22 @@ def handle(event: dict[str, Any], context: Any = None, now: datetime | None = No
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
+_venues_cache: dict[str, Any] = {"at": 0.0, "venues": []}
+VENUES_LOOKUP_SECONDS = 10.0
+
+
+def _active_venues() -> list[dict[str, Any]]:
+    """The network's active venues, looked up every few seconds, not every tick."""
+    if time.monotonic() - _venues_cache["at"] > VENUES_LOOKUP_SECONDS:
+        _venues_cache.update(at=time.monotonic(),
+                             venues=[v for v in bootstrap.network().list_venues() if v.get("status") == "active"])
+    return _venues_cache["venues"]
+
+
 def tick_all(now: datetime | None = None, seconds: float = INLET_TICK_SECONDS) -> dict[str, Any]:
     """One tick of every active venue's lines; a broken venue never stops the others."""
     results: dict[str, Any] = {}
-    for venue in bootstrap.network().list_venues():
-        if venue.get("status") != "active":
-            continue
+    for venue in _active_venues():
         try:
             admitted = waiting_room.tick(bootstrap.onsale(bootstrap.worker_store(venue["slug"])), now, seconds=seconds)
             if admitted:
