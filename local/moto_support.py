@@ -278,6 +278,60 @@ def _install_request_overhead_cuts() -> None:
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(utils.method_names_from_class)
 
 
+def _install_sqs_long_poll_without_spinning() -> None:
+    """moto's long poll waits "until the queue has a visible message"; a FIFO
+    queue whose only visible messages are in a group another consumer is
+    working on has one at once, so every waiting poller spun at full speed
+    (the moto process at 100% CPU, every other request slowed tenfold during
+    an on-sale). Wait for a new message or a short while instead, as SQS's
+    long poll costs nothing while it waits."""
+    from moto.sqs.models import Queue
+
+    def wait_for_messages(self, timeout: int) -> None:  # noqa: ANN001 - moto's signature
+        with self._messages_lock:
+            self._messages_lock.wait(timeout=min(timeout, 0.25))
+
+    Queue.wait_for_messages = wait_for_messages
+
+
+def _install_sqs_cheap_attribute_reads() -> None:
+    """moto builds every queue attribute, counting all messages three times
+    (each with a clock read per message), to look up ContentBasedDeduplication
+    on every send: a send cost O(messages in the queue). A queue's plain
+    attributes are now read directly; the counts only when asked for."""
+    from collections.abc import Mapping
+
+    from moto.core.utils import camelcase_to_underscores
+    from moto.sqs.models import Queue
+
+    full_attributes = Queue.attributes.fget
+
+    class Attributes(Mapping):
+        def __init__(self, queue: Any) -> None:
+            self.queue, self.full = queue, None
+
+        def _all(self) -> dict[str, Any]:
+            if self.full is None:
+                self.full = full_attributes(self.queue)
+            return self.full
+
+        def get(self, name: str, default: Any = None) -> Any:
+            if not name.startswith("Approximate") and name in self.queue.BASE_ATTRIBUTES + self.queue.FIFO_ATTRIBUTES:
+                return getattr(self.queue, camelcase_to_underscores(name), default)
+            return self._all().get(name, default)
+
+        def __getitem__(self, name: str) -> Any:
+            return self._all()[name]
+
+        def __iter__(self):  # noqa: ANN204 - Mapping's signature
+            return iter(self._all())
+
+        def __len__(self) -> int:
+            return len(self._all())
+
+    Queue.attributes = property(lambda queue: Attributes(queue))
+
+
 def _install_sqs_get_queue_url_by_name() -> None:
     """AWS authorizes sqs:GetQueueUrl against the named queue's ARN; moto
     against "*", so a role allowed only its own queues could not look up
@@ -362,6 +416,8 @@ def authorize_dynamodb_by_table() -> None:
     DynamoHandler.call_action = call_action_as_aws
     _install_request_overhead_cuts()
     _install_sqs_redelivery()
+    _install_sqs_long_poll_without_spinning()
+    _install_sqs_cheap_attribute_reads()
     _install_sqs_get_queue_url_by_name()
     _install_s3_missing_key_403()
     _installed = True

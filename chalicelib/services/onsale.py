@@ -93,13 +93,14 @@ def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinR
     body = {"kind": "arrive", "entry_id": entry_id, "event_id": event_id, "performance_id": performance_id,
             "buyer": buyer, "tickets": [[t.price_type, t.quantity] for t in request.tickets],
             "quantity": request.quantity, "joined_at": now.isoformat(), "ttl": ttl}
+    joined_at_ms = int(time.time() * 1000)  # before the send: the queue's SentTimestamp is not earlier
     try:
         onsale.send(ARRIVE_GROUP + performance_id, [(entry_id, body)])
     except Exception:
         onsale.give_up_claim(performance_id, buyer, entry_id)
         raise
     count("QueueJoined", onsale.venue)
-    return {"entry_id": entry_id, "state": EntryState.QUEUED.value, "joined_at_ms": int(time.time() * 1000),
+    return {"entry_id": entry_id, "state": EntryState.QUEUED.value, "joined_at_ms": joined_at_ms,
             "queue_token": _token(entry_id, event_id, performance_id, buyer, performance.starts_at),
             "opens_at": performance.onsale.opens_at.isoformat(),
             "status_url": f"/{catalogue_store.PREFIX}{status_path(onsale.venue, performance_id)}"}
