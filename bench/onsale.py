@@ -336,7 +336,7 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
 
     def joined(buyer: Buyer, result: dict) -> None:
         if result["status"] == 202:
-            buyer.join_answered = time.monotonic()
+            buyer.join_answered = buyer.last_asked = time.monotonic()
             buyer.entry = result["data"]
             buyer.session = result["data"]["buyer_session"]
             run.at(time.monotonic() + 1.0, lambda: poll(buyer))
@@ -354,7 +354,8 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
         served = buyer.position is not None and line.get("served_until", 0) >= buyer.position
         if buyer.position is not None and not served and line.get("sold_out"):
             answer(buyer, "sold_out")
-        stale = buyer.position is None and line.get("open") and time.monotonic() - buyer.last_asked > 5.0
+        # A slow fallback, in case a clock difference keeps numbered_until_ms just short of the join.
+        stale = buyer.position is None and line.get("open") and time.monotonic() - buyer.last_asked > 30.0
         need_ask = (buyer.position is None and numbered) or served or stale
         if need_ask and not buyer.asking:
             buyer.asking = True

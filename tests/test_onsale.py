@@ -226,3 +226,18 @@ def test_a_redelivered_batch_never_reserves_twice(api, redeliveries):
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     assert performance_available(event) == 50 - 10
     assert all(b.look().data["state"] == "held" for b in buyers)
+
+
+def test_a_venue_cannot_reach_another_venues_line(api):
+    """The bulkhead, enforced by IAM: each venue's line is its own queue and
+    table, reachable only with that venue's role."""
+    from botocore.exceptions import ClientError
+
+    mine = bootstrap.onsale(bootstrap.worker_store(VENUE))
+    theirs = onsale_queue_url("concertzaal")
+    with pytest.raises(ClientError) as refused:
+        mine.sqs.send_message(QueueUrl=theirs, MessageBody="{}", MessageGroupId="arrive#x",
+                              MessageDeduplicationId=uuid.uuid4().hex)
+    assert refused.value.response["Error"]["Code"] in ("AccessDenied", "403")
+    with pytest.raises(ClientError):
+        mine.sqs.receive_message(QueueUrl=theirs)
