@@ -13,6 +13,7 @@ import {
 
 const STATUS_EVERY_MS = 1500;      // the status file is cached 1 s at the edge
 const DEFAULT_POLL_MS = 2000;      // until the API says otherwise (poll_after_ms)
+const SLOW_CHECK_MS = 30000;       // while the status file says nothing changed for us
 const PREQUEUE_CHECK_MS = 30000;   // before the draw, the entry cannot change much
 const STATUS_STALE_MS = 10000;     // without a status file for this long, ask the API instead
 const MAX_BACKOFF_MS = 15000;
@@ -319,7 +320,7 @@ async function join(e) {
     if (!answer?.entry_id || !answer?.queue_token) throw new ApiProblem({ status: 500, detail: t('common.unknown_error') });
     rememberBuyerSession(answer.buyer_session);
     state.entry = {
-      entry_id: answer.entry_id, queue_token: answer.queue_token,
+      entry_id: answer.entry_id, queue_token: answer.queue_token, joined_at_ms: answer.joined_at_ms,
       buyer_session: answer.buyer_session || buyerSession(), tickets
     };
     saveEntry();
@@ -374,10 +375,20 @@ async function pollStatus() {
 function entryWanted(now) {
   if (state.mode !== 'waiting' || !state.entry) return false;
   const pos = position();
+  const status = statusFresh(now) ? state.status : null;
   if (pos === null) {
+    // The status file says up to when joins have their place: ask once ours has one
+    // (and now and then, should the clocks disagree by a little).
+    if (status && Number.isFinite(status.numbered_until_ms) && Number.isFinite(state.entry.joined_at_ms)) {
+      return status.numbered_until_ms >= state.entry.joined_at_ms || now - state.lastEntryAt >= SLOW_CHECK_MS;
+    }
     if (isOpen(now)) return true;
     // In the pre-queue the place is drawn at the opening: look only now and then.
     return now - state.lastEntryAt >= PREQUEUE_CHECK_MS;
+  }
+  // Our result is known once the line has been served up to our place.
+  if (status && Number.isFinite(status.served_until)) {
+    return status.served_until >= pos || now - state.lastEntryAt >= SLOW_CHECK_MS;
   }
   const srv = serving();
   if (srv !== null && srv >= pos) return true;
