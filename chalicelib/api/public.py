@@ -5,6 +5,10 @@ A buyer is a session, not an account: the first reservation answers with a
 `buyer_session` (also in the `X-Buyer-Session` response header) that the
 client sends with every later call. Reservations are visible, cancellable
 and payable only with the session that made them.
+
+Cold start: importing this module only registers the routes; each view
+imports the request models and the sale service it needs when first called
+(docs/decisions.md, "Cold start").
 """
 
 from __future__ import annotations
@@ -13,9 +17,7 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import header, idempotency_key, json_response, parse, route
-from chalicelib.domain.model import NewCheckout, NewHold
 from chalicelib.errors import NotAuthenticated
-from chalicelib.services import sales
 
 public = Blueprint(__name__)
 SESSION_HEADER = "X-Buyer-Session"
@@ -29,6 +31,8 @@ def _hold_body(hold) -> dict:
 
 def buyer_session(request, *, issue: bool = True) -> tuple[str | None, str | None]:
     """(session, buyer) of the caller; with `issue`, a new session for a first-time buyer."""
+    from chalicelib.services import sales
+
     session = header(request, SESSION_HEADER)
     buyer = _buyer(request, required=False)
     if buyer is None and issue:
@@ -38,6 +42,8 @@ def buyer_session(request, *, issue: bool = True) -> tuple[str | None, str | Non
 
 
 def _buyer(request, *, required: bool = True) -> str | None:
+    from chalicelib.services import sales
+
     session = header(request, SESSION_HEADER)
     buyer = sales.buyer_of(session)
     if session and buyer is None:
@@ -54,6 +60,9 @@ def health():
 
 @route(public, "/holds", methods=["POST"], venue_access="public")
 def create_hold(*, stores):
+    from chalicelib.domain.model import NewHold
+    from chalicelib.services import sales
+
     request = public.current_request
     new = parse(request, NewHold)
     session, buyer = buyer_session(request)
@@ -64,18 +73,25 @@ def create_hold(*, stores):
 
 @route(public, "/holds/{venue}/{hold_id}", methods=["GET"], venue_access="public")
 def read_hold(venue, hold_id, *, store):
+    from chalicelib.services import sales
+
     hold = sales.get_hold(store, hold_id, _buyer(public.current_request))
     return json_response(_hold_body(hold), headers={"Cache-Control": "no-store"})
 
 
 @route(public, "/holds/{venue}/{hold_id}", methods=["DELETE"], venue_access="public")
 def cancel_hold(venue, hold_id, *, store):
+    from chalicelib.services import sales
+
     sales.release(store, hold_id, _buyer(public.current_request))
     return json_response(None, 204)
 
 
 @route(public, "/checkout", methods=["POST"], venue_access="public")
 def start_checkout(*, stores):
+    from chalicelib.domain.model import NewCheckout
+    from chalicelib.services import sales
+
     request = public.current_request
     new = parse(request, NewCheckout)
     answer = sales.checkout(bootstrap.network(), stores, new, idempotency_key(request, required=True, min_length=16),
@@ -89,6 +105,8 @@ def _basket_token(request) -> str:
 
 @route(public, "/baskets/{basket_id}", methods=["GET"], venue_access="public")
 def read_basket(basket_id, *, stores):
+    from chalicelib.services import sales
+
     request = public.current_request
     return json_response(sales.basket_for_buyer(bootstrap.network(), stores, basket_id, _basket_token(request)),
                          headers={"Cache-Control": "no-store"})
@@ -97,6 +115,8 @@ def read_basket(basket_id, *, stores):
 @route(public, "/baskets/{basket_id}/abandon", methods=["POST"], venue_access="public")
 def abandon_basket(basket_id, *, stores):
     """The buyer left the payment page without paying: the reservations are theirs again."""
+    from chalicelib.services import sales
+
     request = public.current_request
     return json_response(sales.abandon_basket(bootstrap.network(), stores, basket_id, _basket_token(request)),
                          headers={"Cache-Control": "no-store"})

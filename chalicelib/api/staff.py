@@ -10,47 +10,33 @@ needs it, and every such read is written to the venue's audit log first:
 a lead sees the buyer of an order and the customer list; a clerk sees the
 buyer of an order only if the venue allows it (`PUT .../settings/privacy`,
 off by default). Order lists carry no personal data.
+
+Cold start: importing this module only registers the routes. Each view
+imports the services, adapters and request models it needs when first
+called; the staff request bodies are in api/staff_models.py
+(docs/decisions.md, "Cold start").
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import StrictBool, StringConstraints
 
 from chalicelib import bootstrap
-from chalicelib.adapters import audit_log, identity
 from chalicelib.api.http import json_response, parse, route, staff as signed_in
-from chalicelib.domain.model import NewEvent, NewPerformance, OnSaleSettings, Strict, utcnow
 from chalicelib.errors import MalformedRequest, NotFound
-from chalicelib.services import catalogue, events, sales
+
+if TYPE_CHECKING:
+    from chalicelib.adapters import identity
 
 staff = Blueprint(__name__)
 
 
-class SignIn(Strict):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-
-
-class TicketCheck(Strict):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    check_in: bool = False
-
-
-class NewStaff(Strict):
-    username: Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{3,64}$")]
-    password: Annotated[str, StringConstraints(min_length=12, max_length=256)]
-    role: Annotated[str, StringConstraints(pattern=r"^(lead|clerk)$")] = "clerk"
-
-
-class PrivacySettings(Strict):
-    clerks_see_buyer: StrictBool
-
-
 def _audit(store, caller: identity.Staff, venue: str, *, action: str, subject: dict[str, Any], route: str,
            purpose: str) -> None:
+    from chalicelib.adapters import audit_log
+
     request = staff.current_request
     audit_log.record(store, actor=caller.username, role=caller.role_at(venue) or "", action=action,
                      subject=subject, route=f"{request.method} {route}", purpose=purpose,
@@ -59,6 +45,9 @@ def _audit(store, caller: identity.Staff, venue: str, *, action: str, subject: d
 
 @route(staff, "/staff/session", methods=["POST"])
 def sign_in():
+    from chalicelib.adapters import identity
+    from chalicelib.api.staff_models import SignIn
+
     body = parse(staff.current_request, SignIn)
     return json_response(identity.sign_in(body.username, body.password))
 
@@ -76,12 +65,17 @@ def list_events(venue, *, store, caller):
 
 @route(staff, "/venues/{venue}/events", methods=["POST"], venue_access="lead")
 def create_event(venue, *, store, caller):
+    from chalicelib.domain.model import NewEvent
+    from chalicelib.services import events
+
     body = parse(staff.current_request, NewEvent)
     return json_response(events.create_event(store, body).model_dump(mode="json"), 201)
 
 
 @route(staff, "/venues/{venue}/events/{event_id}", methods=["GET"], venue_access="clerk")
 def read_event(venue, event_id, *, store, caller):
+    from chalicelib.services import events
+
     event = events.get_event(store, event_id)
     body = event.model_dump(mode="json")
     body["performances"] = [p.model_dump(mode="json") for p in store.list_performances(event_id)]
@@ -90,6 +84,9 @@ def read_event(venue, event_id, *, store, caller):
 
 @route(staff, "/venues/{venue}/events/{event_id}/performances", methods=["POST"], venue_access="lead")
 def add_performance(venue, event_id, *, store, caller):
+    from chalicelib.domain.model import NewPerformance
+    from chalicelib.services import events
+
     body = parse(staff.current_request, NewPerformance)
     performance = events.add_performance(store, event_id, body)
     return json_response(performance.model_dump(mode="json"), 201)
@@ -99,7 +96,8 @@ def add_performance(venue, event_id, *, store, caller):
        venue_access="lead")
 def set_onsale(venue, event_id, performance_id, *, store, caller):
     """Sell this performance through a waiting room from `opens_at` (docs/onsale.md)."""
-    from chalicelib.services import onsale
+    from chalicelib.domain.model import OnSaleSettings
+    from chalicelib.services import catalogue, events, onsale
 
     body = parse(staff.current_request, OnSaleSettings)
     answer = onsale.configure(bootstrap.onsale(store), event_id, performance_id, body)
@@ -120,6 +118,8 @@ def read_onsale(venue, event_id, performance_id, *, store, caller):
 
 @route(staff, "/venues/{venue}/events/{event_id}/publish", methods=["POST"], venue_access="lead")
 def publish_event(venue, event_id, *, store, caller):
+    from chalicelib.services import events
+
     return json_response(events.publish(bootstrap.network(), store, event_id))
 
 
@@ -167,6 +167,9 @@ def read_privacy(venue, *, store, caller):
 
 @route(staff, "/venues/{venue}/settings/privacy", methods=["PUT"], venue_access="lead")
 def set_privacy(venue, *, store, caller):
+    from chalicelib.api.staff_models import PrivacySettings
+    from chalicelib.domain.model import utcnow
+
     body = parse(staff.current_request, PrivacySettings)
     store.put_staff_policy(clerks_see_buyer=body.clerks_see_buyer, updated_by=caller.username, updated_at=utcnow())
     _audit(store, caller, venue, action="settings.privacy-changed", subject={"clerks_see_buyer": body.clerks_see_buyer},
@@ -176,6 +179,8 @@ def set_privacy(venue, *, store, caller):
 
 @route(staff, "/venues/{venue}/audit", methods=["GET"], venue_access="lead")
 def list_audit(venue, *, store, caller):
+    from chalicelib.adapters import audit_log
+
     raw = (staff.current_request.query_params or {}).get("limit", "100")
     if not raw.isdigit() or not 1 <= int(raw) <= 500:
         raise MalformedRequest("limit must be a whole number from 1 to 500.")
@@ -184,12 +189,18 @@ def list_audit(venue, *, store, caller):
 
 @route(staff, "/venues/{venue}/tickets/check", methods=["POST"], venue_access="clerk")
 def check_ticket(venue, *, store, caller):
+    from chalicelib.api.staff_models import TicketCheck
+    from chalicelib.services import sales
+
     body = parse(staff.current_request, TicketCheck)
     return json_response(sales.verify_ticket(store, body.code, check_in=body.check_in))
 
 
 @route(staff, "/venues/{venue}/staff", methods=["POST"], venue_access="lead")
 def add_staff(venue, *, store, caller):
+    from chalicelib.adapters import identity
+    from chalicelib.api.staff_models import NewStaff
+
     body = parse(staff.current_request, NewStaff)
     identity.create_staff(body.username, body.password, [identity.venue_group(venue, body.role)])
     return json_response({"username": body.username, "venue": venue, "role": body.role}, 201)

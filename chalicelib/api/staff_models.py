@@ -1,0 +1,31 @@
+"""Request bodies of the staff API (api/staff.py), imported by the views that
+parse them, so a cold start does not build pydantic model classes for routes
+it may never serve (docs/decisions.md, "Cold start")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StrictBool, StringConstraints
+
+from chalicelib.domain.model import Strict
+
+
+class SignIn(Strict):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class TicketCheck(Strict):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    check_in: bool = False
+
+
+class NewStaff(Strict):
+    username: Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{3,64}$")]
+    password: Annotated[str, StringConstraints(min_length=12, max_length=256)]
+    role: Annotated[str, StringConstraints(pattern=r"^(lead|clerk)$")] = "clerk"
+
+
+class PrivacySettings(Strict):
+    clerks_see_buyer: StrictBool
