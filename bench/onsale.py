@@ -416,7 +416,7 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
                   f"api_calls={api.invocations}", file=sys.stderr, flush=True)
 
     threading.Thread(target=progress, daemon=True).start()
-    run.run_scheduler(until, deadline=opens_at + 300)
+    run.run_scheduler(until, deadline=opens_at + (300 if size != "full" else 1500))
     ended = time.monotonic()
     phase["name"] = "after"
     other_stop.set()

@@ -288,8 +288,9 @@ def _install_sqs_long_poll_without_spinning() -> None:
     from moto.sqs.models import Queue
 
     def wait_for_messages(self, timeout: int) -> None:  # noqa: ANN001 - moto's signature
-        with self._messages_lock:
-            self._messages_lock.wait(timeout=min(timeout, 0.25))
+        # Not woken by each new message either: during an on-sale's burst of
+        # joins that woke every waiting poller to rescan the whole queue per join.
+        threading.Event().wait(min(timeout, 0.2))
 
     Queue.wait_for_messages = wait_for_messages
 
@@ -330,6 +331,16 @@ def _install_sqs_cheap_attribute_reads() -> None:
             return len(self._all())
 
     Queue.attributes = property(lambda queue: Attributes(queue))
+
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(self, queue_name: str, message: Any) -> bool:  # noqa: ANN001
+        # moto asked for the queue's attributes (counting every message) once per received message.
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return retention_period + message.sent_timestamp / 1000 > unix_time()
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 
 
 def _install_sqs_get_queue_url_by_name() -> None:
