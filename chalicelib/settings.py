@@ -103,6 +103,16 @@ class Settings:
         return f"loket-{self.stage}-venue-{venue}"
 
     @property
+    def onsale_worker_arn(self) -> str:
+        """The shared on-sale worker each venue stack maps its queue to (app.py
+        `onsale_worker`, named by chalice); none locally, where local/runner.py
+        drains the queues."""
+        if self.is_local:
+            return ""
+        account = self.api_principal_arn.split(":")[4]
+        return f"arn:aws:lambda:{self.region}:{account}:function:loket-{self.stage}-onsale_worker"
+
+    @property
     def cognito_issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 

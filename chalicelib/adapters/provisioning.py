@@ -82,9 +82,11 @@ def deploy_platform(session: Any, stage: str, *, local: bool, poll: float = 5) -
 
 
 def start_venue_stack(cfn: Any, *, stage: str, venue: str, template_url: str, provisioner_role_arn: str,
-                      trusted_principal_arn: str) -> None:
-    deploy_stack(cfn, f"loket-{stage}-venue-{venue}",
-                 {"Stage": stage, "VenueSlug": venue, "TrustedPrincipalArn": trusted_principal_arn},
+                      trusted_principal_arn: str, onsale_worker_arn: str = "") -> None:
+    parameters = {"Stage": stage, "VenueSlug": venue, "TrustedPrincipalArn": trusted_principal_arn}
+    if onsale_worker_arn:
+        parameters["OnSaleWorkerArn"] = onsale_worker_arn
+    deploy_stack(cfn, f"loket-{stage}-venue-{venue}", parameters,
                  template_url=template_url, role_arn=provisioner_role_arn, wait=False)
 
 

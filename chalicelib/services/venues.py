@@ -41,7 +41,7 @@ def onboard(network: NetworkStore, request: NewVenue, *, cfn: Any = None) -> dic
     provisioning.start_venue_stack(
         cfn or aws.client("cloudformation"), stage=settings.stage, venue=request.slug,
         template_url=settings.venue_template_url, provisioner_role_arn=settings.venue_provisioner_role_arn,
-        trusted_principal_arn=settings.api_principal_arn)
+        trusted_principal_arn=settings.api_principal_arn, onsale_worker_arn=settings.onsale_worker_arn)
     logger.info("venue onboarding started", extra={"venue": request.slug})
     return venue
 
