@@ -352,7 +352,9 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
         line = status.get() or {}
         numbered = line.get("open") and line.get("numbered_until_ms", 0) >= buyer.entry["joined_at_ms"]
         served = buyer.position is not None and line.get("served_until", 0) >= buyer.position
-        if buyer.position is not None and not served and line.get("sold_out"):
+        # Sold out for everyone not admitted: a join not yet numbered cannot have been admitted.
+        admitted = buyer.position is not None and line.get("serving", 0) >= buyer.position
+        if line.get("sold_out") and not admitted and (buyer.position is not None or not numbered):
             answer(buyer, "sold_out")
         # A slow fallback, in case a clock difference keeps numbered_until_ms just short of the join.
         stale = buyer.position is None and line.get("open") and time.monotonic() - buyer.last_asked > 30.0

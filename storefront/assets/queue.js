@@ -109,6 +109,10 @@ function aheadOf(pos, srv) {
 }
 
 function soldOut() {
+  // An admitted buyer's places are covered (docs/onsale.md): sold out is for those still waiting.
+  const pos = position();
+  const srv = serving();
+  if (pos !== null && srv !== null && srv >= pos) return false;
   return state.status?.sold_out === true || state.answer?.sold_out === true;
 }
 
