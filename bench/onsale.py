@@ -123,6 +123,7 @@ class Lambda:
         self.gateway = chalice_local.LocalGateway(app.app, Config(chalice_stage="local"))
         self.pool = ThreadPoolExecutor(max_workers=LAMBDA_CONCURRENCY)
         self.invocations = 0
+        self.pending = 0  # requests submitted, not yet answered (e.g. a buyer's cancel)
         self.busy_seconds = 0.0
         self.lock = threading.Lock()
 
@@ -139,11 +140,17 @@ class Lambda:
                 "data": json.loads(data) if data else None}
 
     def submit(self, then: Callable[[dict], None], *args: Any, **kwargs: Any) -> None:
+        with self.lock:
+            self.pending += 1
+
         def run() -> None:
             try:
                 then(self.call(*args, **kwargs))
             except Exception as error:  # a crashed request is an unanswered buyer, not a crashed bench
                 then({"status": 599, "headers": {}, "data": {"detail": repr(error)}})
+            finally:
+                with self.lock:
+                    self.pending -= 1
 
         self.pool.submit(run)
 
@@ -357,7 +364,7 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
         if line.get("sold_out") and not admitted and (buyer.position is not None or not numbered):
             answer(buyer, "sold_out")
         # A slow fallback, in case a clock difference keeps numbered_until_ms just short of the join.
-        stale = buyer.position is None and line.get("open") and time.monotonic() - buyer.last_asked > 30.0
+        stale = buyer.position is None and line.get("open") and time.monotonic() - buyer.last_asked > 120.0
         need_ask = (buyer.position is None and numbered) or served or stale
         if need_ask and not buyer.asking:
             buyer.asking = True
@@ -399,9 +406,13 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
     def settled() -> bool:
         if any(b.outcome is None for b in buyers):
             return False
+        if api.pending:  # e.g. cancels still on their way: their places go to the next in line
+            return False
         state = bootstrap.onsale(store).state(performance.performance_id) or {}
         outstanding = int(state.get("admitted_entries", 0)) - int(state.get("served_entries", 0))
-        return outstanding == 0 and time.monotonic() - last_change["at"] > 3.0
+        left = bootstrap.worker_store(ONSALE_VENUE).get_performance(event.event_id, performance.performance_id).available
+        waiting = int(state.get("joined", 0)) > int(state.get("serving", 0))
+        return outstanding == 0 and not (left and waiting) and time.monotonic() - last_change["at"] > 3.0
 
     settle_check = {"at": 0.0, "value": False}
 
