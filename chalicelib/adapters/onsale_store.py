@@ -264,13 +264,7 @@ class OnSaleStore:
             "UpdateExpression": "ADD served_demand :d, served_entries :n SET served_until = :p",
             "ExpressionAttributeValues": values(d=demand, n=len(decisions),
                                                 p=max(d.entry["position"] for d in decisions))}})
-        try:
-            self.db.transact_write_items(TransactItems=items)
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return self.store._transact_if_unchanged(items)
 
     # -- helpers --------------------------------------------------------------------
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.errors import InvalidInput, SoldOut
 
@@ -95,16 +95,19 @@ class Event(NewEvent):
         return next((p for p in self.price_types if p.code == code), None)
 
 
-class NewPerformance(Strict):
-    starts_at: datetime
-    capacity: Annotated[int, Field(ge=1, le=100_000)]
+def _with_time_zone(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone, e.g. 2026-12-31T20:00:00+01:00")
+    return value
 
-    @field_validator("starts_at")
-    @classmethod
-    def aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("starts_at needs a time zone, e.g. 2026-12-31T20:00:00+01:00")
-        return value
+
+# A moment a person means: "20:00" without a zone is refused rather than guessed.
+Moment = Annotated[datetime, AfterValidator(_with_time_zone)]
+
+
+class NewPerformance(Strict):
+    starts_at: Moment
+    capacity: Annotated[int, Field(ge=1, le=100_000)]
 
 
 class OnSaleSettings(Strict):
@@ -112,16 +115,9 @@ class OnSaleSettings(Strict):
     through the waiting room from `opens_at`, admitting buyers at
     `admit_per_second`, each asking for at most `max_tickets_per_buyer`."""
 
-    opens_at: datetime
+    opens_at: Moment
     admit_per_second: Annotated[int, Field(ge=1, le=2_000)] = 50
     max_tickets_per_buyer: Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_HOLD)] = 4
-
-    @field_validator("opens_at")
-    @classmethod
-    def aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("opens_at needs a time zone, e.g. 2026-12-01T10:00:00+01:00")
-        return value
 
 
 class Performance(NewPerformance):
