@@ -363,3 +363,26 @@ export function initPage() {
   });
   applyI18n();
 }
+
+
+/** One quantity input per price type into `container`, keeping the amounts already typed
+    (the event page and the waiting room). `hint`: the id of an extra description, if any. */
+export function renderPriceTypeInputs(container, priceTypes, { max, hint = '', onChange }) {
+  const previous = {};
+  container.querySelectorAll('input[data-code]').forEach((input) => { previous[input.dataset.code] = input.value; });
+  const types = Array.isArray(priceTypes) ? priceTypes : [];
+  container.replaceChildren(...types.map((pt) => {
+    const id = `qty-${pt.code}`;
+    const input = h('input', {
+      type: 'number', id, name: id, min: 0, max, step: 1, inputmode: 'numeric',
+      value: String(previous[pt.code] ?? 0), 'aria-describedby': `${id}-price${hint ? ` ${hint}` : ''}`,
+      dataset: { code: pt.code }
+    });
+    input.addEventListener('input', onChange);
+    input.addEventListener('change', onChange);
+    return h('div', { class: 'price-type' },
+      h('label', { for: id }, pt.label || pt.code),
+      h('span', { class: 'price', id: `${id}-price` }, formatMoney(pt.amount), h('span', { class: 'visually-hidden' }, ` ${t('event.each')}`)),
+      input);
+  }));
+}

@@ -1,7 +1,7 @@
 // Event detail: performances with availability, quantities per price type, reserve (hold).
 import {
   initPage, onLangChange, t, tn, h, api, loadJson, formatMoney, formatDateTime, formatTime,
-  applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, ApiProblem
+  applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, ApiProblem, renderPriceTypeInputs
 } from './core.js';
 
 const MAX_PER_TYPE = 10;
@@ -115,21 +115,7 @@ function renderTicketsLegend() {
 }
 
 function renderPriceTypes() {
-  const previous = readQuantities();
-  const types = Array.isArray(state.event.price_types) ? state.event.price_types : [];
-  priceTypesEl.replaceChildren(...types.map((pt) => {
-    const id = `qty-${pt.code}`;
-    const input = h('input', {
-      type: 'number', id, name: id, min: 0, max: MAX_PER_TYPE, step: 1, inputmode: 'numeric',
-      value: String(previous[pt.code] ?? 0), 'aria-describedby': `${id}-price`, dataset: { code: pt.code }
-    });
-    input.addEventListener('input', updateTotal);
-    input.addEventListener('change', updateTotal);
-    return h('div', { class: 'price-type' },
-      h('label', { for: id }, pt.label || pt.code),
-      h('span', { class: 'price', id: `${id}-price` }, formatMoney(pt.amount), h('span', { class: 'visually-hidden' }, ` ${t('event.each')}`)),
-      input);
-  }));
+  renderPriceTypeInputs(priceTypesEl, state.event.price_types, { max: MAX_PER_TYPE, onChange: updateTotal });
 }
 
 function renderBookingVisibility() {
@@ -153,14 +139,6 @@ function renderAll() {
 }
 
 /* ---------- quantities ---------- */
-function readQuantities() {
-  const out = {};
-  priceTypesEl.querySelectorAll('input[data-code]').forEach((input) => {
-    out[input.dataset.code] = input.value;
-  });
-  return out;
-}
-
 /** Returns {tickets, count, total, error}. */
 function collectTickets() {
   const types = state.event?.price_types || [];

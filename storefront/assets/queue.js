@@ -8,7 +8,7 @@
 import {
   initPage, onLangChange, t, tn, h, api, loadJson, formatMoney, formatDateTime, formatTime, formatCountdown,
   applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, getBasket, isSlug,
-  rememberBuyerSession, buyerSession, ApiProblem
+  rememberBuyerSession, buyerSession, ApiProblem, renderPriceTypeInputs
 } from './core.js';
 
 const STATUS_EVERY_MS = 1500;      // the status file is cached 1 s at the edge
@@ -253,22 +253,7 @@ function maxTickets() {
 }
 
 function renderPriceTypes() {
-  const previous = {};
-  els.priceTypes.querySelectorAll('input[data-code]').forEach((input) => { previous[input.dataset.code] = input.value; });
-  const types = Array.isArray(state.event.price_types) ? state.event.price_types : [];
-  els.priceTypes.replaceChildren(...types.map((pt) => {
-    const id = `qty-${pt.code}`;
-    const input = h('input', {
-      type: 'number', id, name: id, min: 0, max: maxTickets(), step: 1, inputmode: 'numeric',
-      value: String(previous[pt.code] ?? 0), 'aria-describedby': `${id}-price max-hint`, dataset: { code: pt.code }
-    });
-    input.addEventListener('input', updateTotal);
-    input.addEventListener('change', updateTotal);
-    return h('div', { class: 'price-type' },
-      h('label', { for: id }, pt.label || pt.code),
-      h('span', { class: 'price', id: `${id}-price` }, formatMoney(pt.amount), h('span', { class: 'visually-hidden' }, ` ${t('event.each')}`)),
-      input);
-  }));
+  renderPriceTypeInputs(els.priceTypes, state.event.price_types, { max: maxTickets(), hint: 'max-hint', onChange: updateTotal });
 }
 
 /** Returns {tickets, count, total, error}. */
