@@ -15,6 +15,8 @@ import requests
 
 from chalicelib import bootstrap
 from chalicelib.domain.model import NewHold
+
+pytest_plugins = ["browser_site"]  # the running site and the shared Chromium, for browser tests
 from chalicelib.errors import ServiceBusy, SoldOut
 from chalicelib.services import sales
 from local import demo, faults as local_faults, stack as local_stack

@@ -7,55 +7,17 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
+from browser_site import CHROMIUM_ARGS, Output, free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 # The demo's high-demand performance goes on sale this many seconds after
 # `make run` starts: long enough to join its pre-queue in the browser first.
 ONSALE_OPENS_IN = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Output:
-    """Collects the output of `make run` in a thread (so its pipe never fills)
-    and lets the test wait until a line appears."""
-
-    def __init__(self, process) -> None:
-        self.lines: list[str] = []
-        self.ended = False
-        self.changed = threading.Condition()
-        self.reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
-        self.reader.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            with self.changed:
-                self.lines.append(line)
-                self.changed.notify_all()
-        with self.changed:
-            self.ended = True
-            self.changed.notify_all()
-
-    def wait_for(self, text: str, timeout: float = 120) -> None:
-        with self.changed:
-            found = self.changed.wait_for(lambda: self.ended or any(text in line for line in self.lines), timeout)
-            if not found or not any(text in line for line in self.lines):
-                raise AssertionError(f"no '{text}' from make run:\n" + "".join(self.lines[-40:]))
-
-    @property
-    def text(self) -> str:
-        self.reader.join(timeout=30)
-        return "".join(self.lines)
 
 
 def _event_documents(base: str) -> list[dict]:
@@ -118,9 +80,7 @@ def _buy_in_the_browser(base: str, tmp_path: Path, plain_event: dict, onsale: tu
     os.environ.setdefault("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     os.environ.setdefault("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         waiting = _join_the_queue(browser, base, *onsale, tmp_path)
         page = browser.new_page()
         page.set_default_timeout(20_000)
