@@ -90,6 +90,9 @@ class Settings:
     public_base_url: str
     hold_minutes: int
     checkout_minutes: int
+    # The network's mail domain: network mails come from no-reply@ it, each
+    # venue sends from its own subdomain (adapters/mail.py).
+    mail_domain: str = "loket.test"
 
     @property
     def is_local(self) -> bool:
@@ -98,6 +101,22 @@ class Settings:
     @property
     def network_table(self) -> str:
         return f"loket-{self.stage}-network"
+
+    @property
+    def network_sender(self) -> str:
+        """The address network mails (e.g. magic links) come from."""
+        return f"no-reply@{self.mail_domain}"
+
+    def venue_mail_identity(self, venue: str) -> str:
+        """A venue's own SES identity (a subdomain): its own IAM resource,
+        reputation and bounce notifications (infra/venue.yaml)."""
+        return f"{venue}.{self.mail_domain}"
+
+    @property
+    def documents_bucket(self) -> str:
+        """Tickets (PDF, .ics) per order, under `venues/{venue}/`: each venue
+        role may read and write only its own prefix (infra/venue.yaml)."""
+        return f"loket-{self.stage}-documents-{self.api_principal_arn.split(':')[4]}"
 
     def venue_stack_name(self, venue: str) -> str:
         return f"loket-{self.stage}-venue-{venue}"
@@ -162,6 +181,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_base_url=public_base_url or ("http://127.0.0.1:8000" if local else ""),
         hold_minutes=int(env.get("LOKET_HOLD_MINUTES", "15")),
         checkout_minutes=int(env.get("LOKET_CHECKOUT_MINUTES", "35")),
+        mail_domain=(env.get("LOKET_MAIL_DOMAIN") or "").strip().lower()
+        or ("loket.test" if local else (urlsplit(public_base_url).hostname or "")),
     )
 
 

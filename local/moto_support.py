@@ -418,9 +418,10 @@ def authorize_dynamodb_by_table() -> None:
     global _installed
     if _installed:
         return
-    from local import moto_iam, moto_transactions
+    from local import moto_iam, moto_mail, moto_transactions
 
     moto_iam.install()  # IAM conditions, boundaries, PassRole, stack roles
+    moto_mail.install()  # SES by identity ARN, presigned S3 links, the outbox
     moto_transactions.install()  # a transaction's rollback costs what it touches, not the whole table
     original_call_action = DynamoHandler.call_action
 

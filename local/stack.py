@@ -93,6 +93,9 @@ def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "h
     os.environ.update(env)
     _reset_process_caches()
     upload_storefront(local_aws, outputs["SiteBucketName"])
+    global _operator
+    _operator = local_aws.operator
+    verify_mail_identity(_mail_domain())  # the network's own sender
     return LocalStack(aws=local_aws, stripe=stripe, outputs=outputs, env=env)
 
 
@@ -193,5 +196,22 @@ def onboard_venue(profile: dict[str, Any]) -> dict[str, Any]:
     network = bootstrap.network()
     venues.onboard(network, venues.NewVenue(**profile))
     provisioning.wait_for(aws.client("cloudformation"), f"loket-{STAGE}-venue-{profile['slug']}", poll=0.05)
+    verify_mail_identity(f"{profile['slug']}.{_mail_domain()}")
     return venues.finish_onboarding(network, profile["slug"])
+
+
+def _mail_domain() -> str:
+    from chalicelib.settings import get_settings
+
+    return get_settings().mail_domain
+
+
+_operator: Any = None  # the operator's session of the running local stack
+
+
+def verify_mail_identity(domain: str) -> None:
+    """A sending identity, as the operator sets it up in AWS (with DNS records
+    there; moto verifies at once): the network's domain, and each venue's
+    subdomain (chalicelib/adapters/mail.py)."""
+    _operator.client("ses", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).verify_domain_identity(Domain=domain)
 
