@@ -5,6 +5,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib.api import http
+from chalicelib.api.my_tickets import my_tickets
 from chalicelib.api.network import network
 from chalicelib.api.public import public
 from chalicelib.api.queue import queue
@@ -34,6 +35,7 @@ app.register_blueprint(queue)
 app.register_blueprint(staff)
 app.register_blueprint(network)
 app.register_blueprint(stripe_in)
+app.register_blueprint(my_tickets)
 app.register_middleware(http.framework_problems, "http")
 
 

@@ -92,6 +92,32 @@ class ServiceBusy(Problem):
         super().__init__(detail, retry_after=retry_after, **extensions)
 
 
+class TooManyRequests(Problem):
+    """A rate limit: nothing was done; the same request may be sent after `retry_after` seconds."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extensions)
+
+
+# -- "my tickets" links (services/my_tickets.py) ------------------------------------
+class LinkInvalid(Problem):
+    status, slug, title = 400, "link-invalid", "This is not a valid link"
+
+
+class LinkExpired(Problem):
+    status, slug, title = 410, "link-expired", "This link has expired"
+
+
+class LinkUsed(Problem):
+    status, slug, title = 410, "link-used", "This link was already used"
+
+
+class MyTicketsSessionExpired(NotAuthenticated):
+    slug, title = "my-tickets-session-expired", "Ask for a new link"
+
+
 class InvalidSignature(Problem):
     status, slug, title = 400, "invalid-signature", "Signature verification failed"
 

@@ -9,7 +9,7 @@ Single-table layout (pk / sk):
                                    while being paid: every unfinished hold is in an expiry index
   ORDER#{order} / ORDER            order with the buyer's name and e-mail
   TICKET#{ticket} / TICKET         issued ticket; gsi1 ORDER#{order}
-  CUSTOMER#{id} / CUSTOMER         the venue's own customer record
+  CUSTOMER#{id} / CUSTOMER         the venue's own customer record, with the ids of its paid orders
   IDEMPOTENCY#... / ...            results of retried writes
 Capacity is only ever changed by conditional writes in the same transaction
 as the hold or order it belongs to, so it cannot be oversold or leaked.
@@ -367,11 +367,15 @@ class VenueStore:
         items.append({"Update": {
             "TableName": self.table, "Key": key(f"CUSTOMER#{customer['customer_id']}", "CUSTOMER"),
             "UpdateExpression": "SET email = :e, #n = :n, last_order_at = :at, customer_id = :c, "
-                                "first_order_at = if_not_exists(first_order_at, :at), gsi1pk = :g, gsi1sk = :e "
+                                "first_order_at = if_not_exists(first_order_at, :at), gsi1pk = :g, gsi1sk = :e, "
+                                # the buyer's "my tickets" (adapters/my_tickets_store.py); once per order,
+                                # as the order's condition lets this run once
+                                "order_ids = list_append(if_not_exists(order_ids, :none), :o) "
                                 "ADD order_count :one",
             "ExpressionAttributeNames": {"#n": "name"},
             "ExpressionAttributeValues": values(e=customer["email"], n=customer["name"], at=_iso(paid_at),
-                                                c=customer["customer_id"], one=1, g="CUSTOMERS")}})
+                                                c=customer["customer_id"], one=1, g="CUSTOMERS",
+                                                none=[], o=[order.order_id])}})
         items += self._buyer_change(holds, -1)
         return self._transact_if_unchanged(items)
 
