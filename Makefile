@@ -20,6 +20,11 @@ system-deps:
 	  echo "Installing Debian chromium for browser tests ..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@# zbar decodes the tickets' QR codes in the tests, as a door scanner would.
+	@ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || { \
+	  echo "Installing Debian libzbar0 for the ticket tests ..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libzbar0 >/dev/null; }
 
 run: $(VENV)/.installed
 	$(PY) -m local.run --port $(PORT)
