@@ -22,6 +22,26 @@ VENUES = [
      "description": "Pop, rock en elektronica in een kleine club met grote namen."},
 ]
 
+# Each venue's public profile (VenueProfile): address, colours, logo initials, ticket footers.
+PROFILES = {
+    "stadsloket": {"street": "Burg 11", "initials": "SB", "on_primary": "#ffffff", "website": "https://www.brugge.be",
+                   "ticket_texts": {"nl": "Stadsloket Brugge – vragen? Kom langs op de Burg of bel 050 00 00 00.",
+                                    "fr": "Stadsloket Bruges – des questions ? Passez au Burg ou appelez le 050 00 00 00.",
+                                    "en": "Stadsloket Brugge – questions? Visit us on the Burg or call 050 00 00 00."}},
+    "concertzaal": {"street": "'t Zand 34", "initials": "CZ", "on_primary": "#ffffff",
+                    "ticket_texts": {"nl": "Zaal open 45 minuten voor aanvang. Laatkomers wachten tot de pauze.",
+                                     "fr": "Ouverture de la salle 45 minutes avant le début. Les retardataires attendent l'entracte.",
+                                     "en": "Doors open 45 minutes before the start. Latecomers wait for the interval."}},
+    "cc-reien": {"street": "Sint-Jakobsstraat 20", "initials": "DR", "on_primary": "#ffffff",
+                 "ticket_texts": {"nl": "Vrije plaatsen, tenzij anders vermeld. Gratis vestiaire.",
+                                  "fr": "Placement libre, sauf indication contraire. Vestiaire gratuit.",
+                                  "en": "Unreserved seating unless stated otherwise. Free cloakroom."}},
+    "club-kaap": {"street": "Langestraat 140", "initials": "K", "on_primary": "#ffffff",
+                  "ticket_texts": {"nl": "Staanplaatsen. Identiteitskaart meebrengen (16+ na 22 uur).",
+                                   "fr": "Places debout. Apportez votre carte d'identité (16+ après 22 h).",
+                                   "en": "Standing only. Bring ID (16+ after 10 pm)."}},
+}
+
 STANDARD = [("normaal", "Normaal"), ("-26", "-26"), ("65+", "65+")]
 
 
@@ -72,6 +92,22 @@ def staff_accounts() -> list[tuple[str, list[str]]]:
     return accounts
 
 
+def set_profile(network, store, venue: dict) -> None:
+    """The venue's profile with a logo drawn for it, through the lead's own services."""
+    from chalicelib.domain.model import VenueProfile
+    from chalicelib.services import images, venue_profile
+    from local import demo_images
+
+    extra = PROFILES[venue["slug"]]
+    logo = demo_images.logo(extra["initials"], venue["brand_color"], extra["on_primary"])
+    logo_key = images.upload(store, logo, "image/png", "logo")["logo_key"]
+    venue_profile.put(network, store, VenueProfile(
+        display_name=venue["name"], address={"street": extra["street"], "postal_code": "8000", "city": "Brugge"},
+        logo_key=logo_key, colours={"primary": venue["brand_color"], "on_primary": extra["on_primary"]},
+        reply_to=f"tickets@{venue['slug']}.example", ticket_texts=extra["ticket_texts"],
+        website=extra.get("website")))
+
+
 def seed() -> dict:
     """Onboard the demo venues, create and publish their events, create staff."""
     from chalicelib import bootstrap
@@ -85,6 +121,8 @@ def seed() -> dict:
     for username, groups in staff_accounts():
         identity.create_staff(username, DEMO_PASSWORD, groups)
     network = bootstrap.network()
+    for venue in VENUES:
+        set_profile(network, bootstrap.worker_store(venue["slug"]), venue)
     count = 0
     for slug, venue_events in EVENTS.items():
         store = bootstrap.worker_store(slug)

@@ -2,6 +2,7 @@
 
 Single-table layout (pk / sk):
   SETTINGS / SETTINGS              venue secret for ticket codes and customer ids
+  SETTINGS / PROFILE               the venue's public profile: name, address, colours, logo, ticket texts
   EVENT#{event} / EVENT            event, price types, published flag
   EVENT#{event} / PERF#{perf}      performance with its capacity counter `available`
   EVENT#{event} / BUYER#{perf}#{b} places buyer session b holds for that performance (per-buyer limit)
@@ -34,7 +35,7 @@ from chalicelib.adapters.dynamo import (
     values,
     without_keys,
 )
-from chalicelib.domain.model import Event, Hold, HoldStatus, Order, OrderStatus, Performance, Ticket
+from chalicelib.domain.model import Event, Hold, HoldStatus, Order, OrderStatus, Performance, Ticket, VenueProfile
 from chalicelib.errors import HoldExpired, IdempotencyKeyReused, TooManyPlaces
 
 HELD_INDEX_KEY = "HELD"
@@ -465,6 +466,15 @@ class VenueStore:
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         return unmarshal(self.db.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True).get("Item"))
+
+    # -- public profile (lead-editable; services/venue_profile.py) -----------------------
+    def get_profile(self) -> VenueProfile | None:
+        item = self._get("SETTINGS", "PROFILE")
+        return VenueProfile.model_validate(without_keys(item)) if item else None
+
+    def put_profile(self, profile: VenueProfile) -> None:
+        self.db.put_item(TableName=self.table, Item=marshal(
+            {"pk": "SETTINGS", "sk": "PROFILE", **profile.model_dump(mode="json", exclude_none=True)}))
 
     # -- staff policy and audit --------------------------------------------------------
     # SETTINGS / STAFF_POLICY          what the venue lets its clerks see (lead-editable)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import json_response, parse, route, staff as signed_in
+from chalicelib.api.http import header, json_response, parse, route, staff as signed_in
 from chalicelib.errors import MalformedRequest, NotFound
 
 if TYPE_CHECKING:
@@ -158,6 +158,37 @@ def list_customers(venue, *, store, caller):
                subject={"customer_ids": [c["customer_id"] for c in customers]},
                route="/venues/{venue}/customers", purpose="customer administration")
     return json_response(customers)
+
+
+@route(staff, "/venues/{venue}/profile", methods=["GET"], venue_access="lead")
+def read_profile(venue, *, store, caller):
+    from chalicelib.services import venue_profile
+
+    return json_response(venue_profile.public_view(venue_profile.get(store)))
+
+
+@route(staff, "/venues/{venue}/profile", methods=["PUT"], venue_access="lead")
+def set_profile(venue, *, store, caller):
+    """The venue's public profile (name, address, map, logo, colours, reply-to, ticket texts)."""
+    from chalicelib.domain.model import VenueProfile
+    from chalicelib.services import venue_profile
+
+    body = parse(staff.current_request, VenueProfile)
+    return json_response(venue_profile.public_view(venue_profile.put(bootstrap.network(), store, body)))
+
+
+@route(staff, "/venues/{venue}/images", methods=["POST"], venue_access="lead",
+       content_types=["image/png", "image/jpeg"])
+def upload_image(venue, *, store, caller):
+    """An event picture (`?purpose=event`, the default) or the venue's logo
+    (`?purpose=logo`), sent as the raw PNG/JPEG body: resized and published
+    in the catalogue bucket. Answers what to put on the event or profile."""
+    from chalicelib.services import images
+
+    request = staff.current_request
+    purpose = (request.query_params or {}).get("purpose", "event")
+    return json_response(images.upload(store, request.raw_body or b"", header(request, "content-type") or "", purpose),
+                         201)
 
 
 @route(staff, "/venues/{venue}/settings/privacy", methods=["GET"], venue_access="clerk")

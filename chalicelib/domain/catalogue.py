@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.model import Event, Performance
+from chalicelib.domain.model import Event, Performance, VenueProfile
 
 
-def venue_card(venue: dict[str, Any]) -> dict[str, Any]:
-    return {k: venue.get(k) for k in ("slug", "name", "city", "description", "brand_color", "website")}
+def venue_card(venue: dict[str, Any], profile: VenueProfile | None = None) -> dict[str, Any]:
+    """The registry's public fields, and where the venue set its profile: its
+    own name, address, map link, logo and colours (never its reply-to)."""
+    card = {k: venue.get(k) for k in ("slug", "name", "city", "description", "brand_color", "website")}
+    if profile is not None:
+        card.update(name=profile.display_name, city=profile.address.city, brand_color=profile.colours.primary,
+                    on_brand_color=profile.colours.on_primary, website=profile.website or card["website"],
+                    address=profile.address.model_dump(), address_line=profile.address.one_line(),
+                    map_url=profile.map_link, logo=profile.logo_key)
+    return card
 
 
-def event_document(venue: dict[str, Any], event: Event, performances: list[Performance]) -> dict[str, Any]:
+def event_document(venue: dict[str, Any], event: Event, performances: list[Performance],
+                   profile: VenueProfile | None = None) -> dict[str, Any]:
     return {
-        "venue": venue_card(venue),
+        "venue": venue_card(venue, profile),
         "event_id": event.event_id,
         "title": event.title,
         "description": event.description,
@@ -54,12 +63,15 @@ def event_summary(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def venue_document(venue: dict[str, Any], summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"venue": venue_card(venue), "events": sorted(summaries, key=lambda s: s["first_performance"] or "")}
+def venue_document(venue: dict[str, Any], summaries: list[dict[str, Any]],
+                   profile: VenueProfile | None = None) -> dict[str, Any]:
+    return {"venue": venue_card(venue, profile),
+            "events": sorted(summaries, key=lambda s: s["first_performance"] or "")}
 
 
-def network_document(venues: list[dict[str, Any]], summaries: list[dict[str, Any]]) -> dict[str, Any]:
+def network_document(cards: list[dict[str, Any]], summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """`cards`: each venue's card as its venue page has it."""
     return {
-        "venues": [venue_card(v) for v in sorted(venues, key=lambda v: v["name"])],
+        "venues": sorted(cards, key=lambda c: c["name"]),
         "events": sorted(summaries, key=lambda s: s["first_performance"] or ""),
     }

@@ -68,6 +68,72 @@ def availability_of(available: int, capacity: int) -> Availability:
     return Availability.AVAILABLE
 
 
+# -- the venue's public profile ------------------------------------------------------
+LANGUAGES = ("nl", "fr", "en")  # Dutch first: the fallback for any text a venue gave only in Dutch
+HexColour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+WebAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://[^\s<>\"]+$")]
+# An image the venue uploaded, as stored in the catalogue bucket (services/images.py).
+ImageKey = Annotated[str, StringConstraints(pattern=r"^catalogue/images/[a-z0-9-]+/[A-Za-z0-9_-]+\.(png|jpg|webp)$")]
+TicketText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+
+
+class Address(Strict):
+    street: Text
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
+    city: Text
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "BE"
+
+    def one_line(self) -> str:
+        return f"{self.street}, {self.postal_code} {self.city}" + ("" if self.country == "BE" else f", {self.country}")
+
+
+class Colours(Strict):
+    """The venue's brand colours; `on_primary` is the text colour on `primary`."""
+
+    primary: HexColour = "#1d4ed8"
+    on_primary: HexColour = "#ffffff"
+
+
+class TicketTexts(Strict):
+    """A short footer the venue prints on its tickets, per language."""
+
+    nl: TicketText = ""
+    fr: TicketText = ""
+    en: TicketText = ""
+
+    def in_language(self, language: str) -> str:
+        return getattr(self, language, "") or self.nl if language in LANGUAGES else self.nl
+
+
+class VenueProfile(Strict):
+    """What a buyer sees of a venue: on the storefront, its tickets and its mails."""
+
+    display_name: Text
+    address: Address
+    map_url: WebAddress | None = None
+    logo_key: ImageKey | None = None
+    colours: Colours = Field(default_factory=Colours)
+    reply_to: EmailStr | None = None
+    ticket_texts: TicketTexts = Field(default_factory=TicketTexts)
+    website: WebAddress | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def derived_fields_are_read_only(cls, data):
+        # GET answers with `map_link` (derived); a client may send that body back as it is.
+        return {k: v for k, v in data.items() if k != "map_link"} if isinstance(data, dict) else data
+
+    @property
+    def map_link(self) -> str:
+        """The venue's own map link, else an OpenStreetMap search for its address."""
+        if self.map_url:
+            return self.map_url
+        from urllib.parse import quote
+
+        return "https://www.openstreetmap.org/search?query=" + quote(
+            f"{self.address.street}, {self.address.postal_code} {self.address.city}, {self.address.country}")
+
+
 class NewEvent(Strict):
     title: Text
     description: LongText = ""
