@@ -120,3 +120,15 @@ def abandon_basket(basket_id, *, stores):
     request = public.current_request
     return json_response(sales.abandon_basket(bootstrap.network(), stores, basket_id, _basket_token(request)),
                          headers={"Cache-Control": "no-store"})
+
+
+@route(public, "/baskets/{basket_id}/documents", methods=["GET"], venue_access="public")
+def basket_documents(basket_id, *, stores):
+    """Short-lived links to the tickets (PDF, .ics) of each paid order, and
+    whether its confirmation mail went out. Only with the basket token."""
+    from chalicelib.services import order_delivery
+
+    request = public.current_request
+    return json_response(order_delivery.documents_for_buyer(bootstrap.network(), stores, basket_id,
+                                                            _basket_token(request)),
+                         headers={"Cache-Control": "no-store"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -65,11 +66,28 @@ def _fingerprint(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Every public request asks whether its venue is active; during an on-sale
+# that was one network-table read per request. A Lambda instance trusts an
+# "active" it read within this many seconds (offboarding removes the venue's
+# role and table anyway, and clears this instance's entry at once).
+ACTIVE_VENUE_SECONDS = 10.0
+_active_venues: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
 def active_venue(network: NetworkStore, slug: str) -> dict[str, Any]:
+    cached = _active_venues.get(slug)
+    if cached and time.monotonic() - cached[0] < ACTIVE_VENUE_SECONDS:
+        return cached[1]
     venue = network.get_venue(slug)
     if not venue or venue.get("status") != "active":
+        _active_venues.pop(slug, None)
         raise NotFound(f"There is no venue '{slug}'.")
+    _active_venues[slug] = (time.monotonic(), venue)
     return venue
+
+
+def forget_active_venue(slug: str) -> None:
+    _active_venues.pop(slug, None)
 
 
 # -- holds ----------------------------------------------------------------------
@@ -109,6 +127,9 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
                 count("PlacesHeld", request.venue, new.quantity)
                 logger.info("hold created", extra={"venue": request.venue, "hold_id": hold_id,
                                                    "quantity": new.quantity})
+                from chalicelib.services import catalogue  # republishes only when a level changes
+
+                catalogue.follow_sale(network, store, performance, new.quantity)
             return written, created
         # Another sale took places between our read and our write: decide again on fresh numbers.
         performance = store.get_performance(request.event_id, request.performance_id)
@@ -213,7 +234,9 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
                           total=ref["total"], status=OrderStatus.PENDING,
                           customer_id=ticket_codes.customer_id(request.buyer.email, store.secret()), created_at=now)
             # A retry finds the order already written (False): same ids, same lines.
-            if store.start_checkout(order, request.buyer.model_dump(), holds, now, expires_at):
+            # The buyer's language travels with their order: the worker mails them in it.
+            buyer_data = {**request.buyer.model_dump(), "language": request.locale}
+            if store.start_checkout(order, buyer_data, holds, now, expires_at):
                 started.append((store, order, [h.model_copy(update={"status": HoldStatus.CHECKOUT}) for h in holds]))
             lines += [{"name": f"{line['event_title']} – {line['label']}", "quantity": line["quantity"],
                        "unit_amount": line["unit_amount"]} for line in order.lines]
@@ -443,8 +466,11 @@ def _confirm_venue(network: NetworkStore, store: VenueStore, basket: dict[str, A
                                                                    "venue": store.venue, "order_id": order.order_id,
                                                                    "order_status": order.status.value})
         return False
-    issue_tickets(store, order, holds)
-    return _pay_out(network, store, basket, order, charge)
+    issued = issue_tickets(store, order, holds)
+    from chalicelib.services import order_delivery  # PDF and mail libraries load only in the worker
+
+    delivered = order_delivery.deliver(network, store, order.order_id, issued, item["buyer"], now)
+    return _pay_out(network, store, basket, order, charge) and delivered
 
 
 def _pay_out(network: NetworkStore, store: VenueStore, basket: dict[str, Any], order: Order,
@@ -527,6 +553,9 @@ def _buyers_basket(network: NetworkStore, basket_id: str, token: str) -> dict[st
     if not basket or not token or not hmac.compare_digest(basket["token_hash"], _token_hash(token)):
         raise NotFound("This order does not exist.")
     return basket
+
+
+buyers_basket = _buyers_basket  # the token check, for other views of the buyer's basket
 
 
 def basket_for_buyer(network: NetworkStore, store_for: StoreFor, basket_id: str, token: str) -> dict[str, Any]:
