@@ -33,7 +33,10 @@ def make_handler(api_host: str, api_port: int, s3, bucket: str):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             path = self.path[len("/api"):] or "/"
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in HOP_BY_HOP and k.lower() != "cloudfront-viewer-address"}
+            # As CloudFront does (origin request policy): the viewer's own address, never the client's word for it.
+            headers["CloudFront-Viewer-Address"] = f"{self.client_address[0]}:{self.client_address[1]}"
             connection = http.client.HTTPConnection(api_host, api_port, timeout=60)
             try:
                 connection.request(self.command, path, body=body, headers=headers)

@@ -1,0 +1,228 @@
+// "My tickets" without an account: ask for a one-time link by e-mail; the link
+// (in the URL's fragment, so it never reaches a server log) is exchanged once
+// for a short session kept in this tab only; the page then shows the buyer's
+// tickets at every venue and can ask a venue to send a confirmation again.
+import {
+  initPage, onLangChange, setLang, getLang, t, h, api, loadJson, formatMoney, formatDateTime, applyAccent,
+  showMessage, clearMessage, param, uuid, ApiProblem
+} from './core.js';
+import { LANGS } from './i18n.js';
+
+const SESSION_KEY = 'loket.my-tickets.session';
+const SESSION_HEADER = 'X-My-Tickets-Session';
+
+const messageEl = document.getElementById('message');
+const askEl = document.getElementById('ask');
+const formEl = document.getElementById('ask-form');
+const emailEl = document.getElementById('email');
+const emailErrorEl = document.getElementById('email-error');
+const askButton = document.getElementById('ask-button');
+const mineEl = document.getElementById('mine');
+const whoEl = document.getElementById('mine-who');
+const ordersEl = document.getElementById('orders');
+const forgetButton = document.getElementById('forget');
+
+const state = { mine: null, venues: new Map(), askKey: null, askedFor: '', resendKeys: new Map(), message: null };
+
+function session() {
+  try { return sessionStorage.getItem(SESSION_KEY); } catch { return null; }
+}
+function keepSession(value) {
+  try { sessionStorage.setItem(SESSION_KEY, value); } catch { /* this tab only then */ }
+}
+function forgetSession() {
+  try { sessionStorage.removeItem(SESSION_KEY); } catch { /* nothing kept */ }
+}
+
+/* A message that follows the language switch: (kind, key, vars). */
+function say(kind, key, vars = {}) {
+  state.message = { kind, key, vars };
+  showMessage(messageEl, kind, t(key, vars));
+}
+
+const PROBLEM_KEYS = {
+  '/link-used': 'mine.link_used',
+  '/link-expired': 'mine.link_expired',
+  '/link-invalid': 'mine.link_invalid',
+  '/my-tickets-session-expired': 'mine.session_expired',
+  '/not-authenticated': 'mine.session_expired',
+  '/validation-error': 'mine.email_invalid',
+  '/not-found': 'mine.order_unknown'
+};
+
+function sayProblem(problem) {
+  if (!(problem instanceof ApiProblem)) { say('error', 'common.unknown_error'); return; }
+  if (problem.isNetwork) { say('error', 'common.network_error'); return; }
+  if (problem.is('/rate-limited')) {
+    const minutes = Math.max(1, Math.ceil(Number(problem.extra.retry_after || 60) / 60));
+    say('warning', 'mine.rate_limited', { minutes });
+    return;
+  }
+  const key = Object.entries(PROBLEM_KEYS).find(([suffix]) => problem.is(suffix));
+  say('error', key ? key[1] : 'common.unknown_error');
+}
+
+function showAsk() {
+  mineEl.hidden = true;
+  askEl.hidden = false;
+}
+
+/* ---------- asking for a link ---------- */
+async function ask(event) {
+  event.preventDefault();
+  const email = emailEl.value.trim();
+  emailErrorEl.hidden = true;
+  emailEl.removeAttribute('aria-invalid');
+  if (!email || !emailEl.checkValidity()) {
+    emailErrorEl.textContent = t('mine.email_invalid');
+    emailErrorEl.hidden = false;
+    emailEl.setAttribute('aria-invalid', 'true');
+    emailEl.focus();
+    return;
+  }
+  // A retry of the same request (a lost answer) keeps its key: no second mail.
+  if (state.askedFor !== email) { state.askKey = uuid(); state.askedFor = email; }
+  askButton.disabled = true;
+  clearMessage(messageEl);
+  try {
+    await api('/api/my-tickets/link', {
+      method: 'POST', body: { email, language: getLang() }, headers: { 'Idempotency-Key': state.askKey }
+    });
+    say('success', 'mine.link_sent', { minutes: 15 });
+    state.askedFor = '';
+  } catch (err) {
+    sayProblem(err);
+  } finally {
+    askButton.disabled = false;
+  }
+}
+
+/* ---------- showing the tickets ---------- */
+function venueName(order) {
+  return state.venues.get(order.venue)?.name || order.venue_name || order.venue;
+}
+
+function ticketItem(ticket, order) {
+  const item = h('li', { class: 'ticket', dataset: { ticketId: ticket.ticket_id } },
+    h('div', { class: 'ticket-info' },
+      h('h4', { class: 'ticket-title' }, ticket.event_title),
+      h('p', { class: 'ticket-date' }, h('time', { datetime: ticket.starts_at }, formatDateTime(ticket.starts_at))),
+      h('p', { class: 'ticket-type' }, [ticket.label, formatMoney(ticket.amount)].filter(Boolean).join(' · ')),
+      ticket.used ? h('p', { class: 'badge' }, t('mine.used')) : null),
+    h('div', { class: 'ticket-stub' },
+      h('p', { class: 'ticket-code-label' }, t('order.code')),
+      h('p', { class: 'ticket-code', dataset: { code: ticket.code } }, ticket.code)));
+  applyAccent(item, order.brand_color);
+  return item;
+}
+
+function orderSection(order) {
+  const tickets = Array.isArray(order.tickets) ? order.tickets : [];
+  const resend = h('button', { type: 'button', class: 'button button-secondary resend', dataset: { order: order.order_id } },
+    t('mine.resend'));
+  resend.addEventListener('click', () => resendConfirmation(order, resend));
+  const section = h('section', { class: 'order', 'aria-labelledby': `order-${order.order_id}` },
+    h('h3', { class: 'order-venue', id: `order-${order.order_id}` }, venueName(order)),
+    h('p', { class: 'muted order-id' }, t('order.order', { id: order.order_id }),
+      order.paid_at ? ` · ${t('mine.paid_on', { date: formatDateTime(order.paid_at) })}` : ''),
+    tickets.length ? h('ul', { class: 'ticket-list' }, tickets.map((ticket) => ticketItem(ticket, order)))
+      : h('p', { class: 'notice' }, t('order.tickets_pending')),
+    h('p', { class: 'order-total' }, `${t('basket.total')}: `, h('strong', {}, formatMoney(order.total))),
+    h('p', {}, resend));
+  applyAccent(section, order.brand_color);
+  return section;
+}
+
+function render() {
+  const mine = state.mine;
+  if (!mine) return;
+  askEl.hidden = true;
+  mineEl.hidden = false;
+  whoEl.textContent = t('mine.for', { email: mine.email });
+  const orders = Array.isArray(mine.orders) ? mine.orders : [];
+  ordersEl.replaceChildren(
+    ...(orders.length ? orders.map(orderSection) : [h('p', { class: 'notice' }, t('mine.none'))]),
+    ...(mine.unavailable?.length ? [h('p', { class: 'message message-warning' }, t('mine.unavailable'))] : []));
+}
+
+async function loadTickets() {
+  try {
+    state.mine = await api('/api/my-tickets', { headers: { [SESSION_HEADER]: session() } });
+    render();
+  } catch (err) {
+    if (err instanceof ApiProblem && err.status === 401) {
+      forgetSession();
+      showAsk();
+    }
+    sayProblem(err);
+  }
+}
+
+async function resendConfirmation(order, button) {
+  if (!state.resendKeys.has(order.order_id)) state.resendKeys.set(order.order_id, uuid());
+  button.disabled = true;
+  try {
+    await api(`/api/my-tickets/${encodeURIComponent(order.venue)}/orders/${encodeURIComponent(order.order_id)}/resend`, {
+      method: 'POST', headers: { [SESSION_HEADER]: session(), 'Idempotency-Key': state.resendKeys.get(order.order_id) }
+    });
+    state.resendKeys.delete(order.order_id);
+    say('success', 'mine.resent', { venue: venueName(order) });
+  } catch (err) {
+    if (err instanceof ApiProblem && !err.isNetwork && err.status !== 503) state.resendKeys.delete(order.order_id);
+    sayProblem(err);
+    if (err instanceof ApiProblem && err.status === 401) { forgetSession(); state.mine = null; showAsk(); }
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/* ---------- using the link ---------- */
+function linkFromFragment() {
+  const match = /(?:^#|&)link=([A-Za-z0-9_-]+)/.exec(location.hash);
+  return match ? match[1] : null;
+}
+
+async function useLink(link) {
+  // Out of the address bar and the history at once: the link is spent now.
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    const opened = await api('/api/my-tickets/session', { method: 'POST', body: { link } });
+    keepSession(opened.session);
+    await loadTickets();
+  } catch (err) {
+    showAsk();
+    sayProblem(err);
+  }
+}
+
+async function boot() {
+  const urlLang = param('lang');
+  if (LANGS.includes(urlLang) && urlLang !== getLang()) setLang(urlLang);
+  initPage();
+  formEl.addEventListener('submit', ask);
+  forgetButton.addEventListener('click', () => {
+    forgetSession();
+    state.mine = null;
+    ordersEl.replaceChildren();
+    showAsk();
+    say('info', 'mine.forgotten');
+    emailEl.focus();
+  });
+  loadJson('/catalogue/network.json')
+    .then((data) => { for (const v of data?.venues || []) state.venues.set(v.slug, v); render(); })
+    .catch(() => { /* the API's venue names then */ });
+  const link = linkFromFragment();
+  if (link) {
+    await useLink(link);
+  } else if (session()) {
+    await loadTickets();
+  } else {
+    showAsk();
+  }
+}
+
+onLangChange(() => {
+  render();
+  if (state.message) showMessage(messageEl, state.message.kind, t(state.message.key, state.message.vars));
+});
+boot();

@@ -1,0 +1,126 @@
+"""'My tickets' in a real Chromium on the running site: a buyer pays a
+two-venue basket, asks for a link, opens it in a fresh browser context, sees
+the same tickets, and the link does not work a second time."""
+
+from __future__ import annotations
+
+import email
+import re
+import time
+import uuid
+from email import policy
+
+import requests
+from axe_playwright_python.sync_playwright import Axe
+
+LINK = re.compile(r"https?://\S+/my-tickets\.html\?lang=\w+#link=[A-Za-z0-9_-]+")
+
+
+def _plain_events_of_two_venues(site) -> list[tuple[dict, dict]]:
+    """(event, its first price type) at two different venues, sold without a waiting room."""
+    catalogue = requests.get(site.url("/catalogue/network.json"), timeout=10).json()
+    chosen: dict[str, tuple[dict, dict]] = {}
+    for summary in catalogue["events"]:
+        event = requests.get(site.url(summary["url"]), timeout=10).json()
+        venue = event["venue"]["slug"]
+        sellable = [p for p in event["performances"] if not p.get("onsale") and p.get("availability") != "sold_out"]
+        if venue not in chosen and sellable and event.get("price_types"):
+            chosen[venue] = (event, event["price_types"][0])
+        if len(chosen) == 2:
+            return list(chosen.values())
+    raise AssertionError("the demo has plain events at two venues")
+
+
+def _mailed_link(site, to: str, timeout: float = 30) -> str:
+    """The link in the newest mail to `to`, read from the local SES outbox
+    (moto's /moto-api/loket/outbox, which the /outbox page shows)."""
+    moto = re.search(r"AWS \(moto\)\s+(\S+)", "".join(site.output.lines)).group(1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for sent in requests.get(f"{moto}/moto-api/loket/outbox", timeout=10).json()["messages"]:
+            message = email.message_from_string(sent["raw"], policy=policy.default)
+            if to in str(message["To"]):
+                return LINK.search(message.get_body(("plain",)).get_content()).group(0)
+        time.sleep(0.2)  # polling the outbox until the mail is there, with a deadline
+    raise AssertionError(f"no mail to {to} within {timeout} s")
+
+
+def _pay_a_two_venue_basket(browser, site, buyer: str, artifacts) -> set[str]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        for event, price_type in _plain_events_of_two_venues(site):
+            page.goto(site.url(f"/event.html?venue={event['venue']['slug']}&event={event['event_id']}"))
+            page.wait_for_selector("#booking:not([hidden])")
+            page.fill(f"#qty-{price_type['code']}", "1")
+            page.click("#reserve")
+            page.wait_for_selector("#confirmation:not([hidden])")
+        page.goto(site.url("/basket.html"))
+        page.wait_for_selector("#checkout-section:not([hidden])")
+        page.fill("#buyer-name", "Mijn Tickets")
+        page.fill("#buyer-email", buyer)
+        page.click("#checkout")
+        page.click("#pay")  # the Stripe emulator's hosted page
+        page.wait_for_url("**/order.html?basket=*")
+        page.wait_for_function("document.querySelectorAll('.order .ticket-code').length >= 2", timeout=30_000)
+        page.screenshot(path=str(artifacts / "1-order.png"), full_page=True)
+        return set(page.locator(".ticket-code").all_inner_texts())
+    finally:
+        context.close()
+
+
+def test_a_buyer_sees_the_same_tickets_through_a_one_time_link_in_a_fresh_browser(browser, site, artifacts):
+    buyer = f"mijn.tickets.{uuid.uuid4().hex[:8]}@example.be"
+    codes = _pay_a_two_venue_basket(browser, site, buyer, artifacts)
+    assert len(codes) == 2
+
+    asking = browser.new_context()
+    page = asking.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(site.url("/index.html"))
+    page.get_by_role("link", name="Mijn tickets").click()  # from the site header
+    page.wait_for_selector("#ask:not([hidden])")
+    page.get_by_role("button", name="EN", exact=True).click()
+    page.get_by_label("E-mail address").fill(buyer)
+    page.keyboard.press("Enter")  # keyboard only
+    page.wait_for_selector("#message.message-success")
+    assert "If tickets were bought with this address" in page.inner_text("#message")
+    page.screenshot(path=str(artifacts / "2-link-asked.png"), full_page=True)
+    assert Axe().run(page).violations_count == 0
+    asking.close()
+
+    link = _mailed_link(site, buyer)
+    assert "lang=en" in link and buyer not in link
+
+    fresh = browser.new_context()
+    page = fresh.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(link)
+    page.wait_for_selector("#mine:not([hidden]) .ticket-code")
+    assert set(page.locator(".ticket-code").all_inner_texts()) == codes
+    assert page.locator(".order").count() == 2  # one order per venue
+    assert "#link=" not in page.url  # the spent link left the address bar
+    assert page.inner_text("h1") == "My tickets"
+    page.screenshot(path=str(artifacts / "3-my-tickets.png"), full_page=True)
+    axe = Axe().run(page)
+    assert axe.violations_count == 0, axe.generate_report()
+    small = page.evaluate("""() => [...document.querySelectorAll('main button, main a, main input, header a, header button')]
+        .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height < 44; })
+        .map((el) => el.outerHTML.slice(0, 80))""")
+    assert small == [], small
+    page.reload()  # the short session keeps the page working; the link is not used again
+    page.wait_for_selector("#mine:not([hidden]) .ticket-code")
+    assert set(page.locator(".ticket-code").all_inner_texts()) == codes
+    fresh.close()
+
+    again = browser.new_context()
+    page = again.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(link)
+    page.wait_for_selector("#message.message-error")
+    assert "already used" in page.inner_text("#message")
+    assert page.locator(".ticket-code").count() == 0
+    assert page.is_visible("#ask-form")
+    page.screenshot(path=str(artifacts / "4-link-used.png"), full_page=True)
+    again.close()
