@@ -2,6 +2,7 @@
 
   /api/*  -> the API (chalice local), prefix stripped, like the API Gateway
              stage named `api` behind CloudFront
+  /outbox -> the mails SES sent in moto (local/outbox.py; local only)
   /*      -> the site bucket on S3 (storefront and catalogue JSON), read with
              a signed request, like CloudFront's origin access control; the
              bucket itself is private
@@ -22,7 +23,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
               "proxy-authenticate", "host", "content-length"}
 
 
-def make_handler(api_host: str, api_port: int, s3, bucket: str):
+def make_handler(api_host: str, api_port: int, s3, bucket: str, moto_endpoint: str | None = None):
     class Edge(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -88,9 +89,21 @@ def make_handler(api_host: str, api_port: int, s3, bucket: str):
             self.end_headers()
             self.wfile.write(body)
 
+        def _outbox(self) -> None:
+            from local import outbox
+
+            try:
+                status, content_type, body = outbox.handle(moto_endpoint, self.path)
+            except OSError:
+                status, content_type, body = 502, "text/plain", b"moto did not answer"
+            self._send(status, b"" if self.command == "HEAD" else body, content_type, "no-store", length=len(body))
+
         def _route(self) -> None:
             if self.path == "/api" or self.path.startswith("/api/"):
                 self._api()
+            elif moto_endpoint and self.command in ("GET", "HEAD") and (
+                    self.path == "/outbox" or self.path.startswith(("/outbox/", "/outbox?"))):
+                self._outbox()
             elif self.command in ("GET", "HEAD"):
                 self._static()
             else:
@@ -120,7 +133,7 @@ class EdgeServer:
                  host: str = "127.0.0.1") -> None:
         s3 = boto3.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key,
                            region_name="eu-west-1").client("s3", endpoint_url=endpoint)
-        self.server = _EdgeHTTPServer((host, port), make_handler("127.0.0.1", api_port, s3, bucket))
+        self.server = _EdgeHTTPServer((host, port), make_handler("127.0.0.1", api_port, s3, bucket, endpoint))
         self.url = f"http://{host}:{self.server.server_address[1]}"
 
     def start(self) -> "EdgeServer":

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 from typing import Any, Iterable
 
 from chalicelib.settings import get_settings
@@ -59,6 +59,7 @@ def build(*, sender: str, to: str, subject: str, html: str, text: str, reply_to:
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
     reply_to = [address for address in (reply_to or []) if address]
     if reply_to:
         message["Reply-To"] = ", ".join(reply_to)

@@ -6,6 +6,8 @@ import {
 
 const POLL_MS = 1500;
 const MAX_WAIT_MS = 60000;
+// Download links are signed for 5 minutes: ask for fresh ones before they lapse.
+const DOCUMENTS_REFRESH_MS = 4 * 60 * 1000;
 
 const basketId = param('basket') || '';
 const headingEl = document.getElementById('order-heading');
@@ -14,7 +16,7 @@ const statusTextEl = document.getElementById('order-status-text');
 const ordersEl = document.getElementById('orders');
 const messageEl = document.getElementById('message');
 
-const state = { basket: null, phase: 'loading', venues: new Map(), started: Date.now(), timer: null };
+const state = { basket: null, phase: 'loading', venues: new Map(), started: Date.now(), timer: null, documents: new Map() };
 
 function setStatus(phase) {
   state.phase = phase;
@@ -53,6 +55,42 @@ function ticketCard(ticket) {
   return card;
 }
 
+// The order's PDF and .ics links, and whether its confirmation mail went out.
+function documentsBlock(order) {
+  const delivery = state.documents.get(order.order_id);
+  const files = delivery?.documents || [];
+  const mailKey = { sent: 'order.mail_sent', failed: 'order.mail_failed' }[delivery?.mail] || 'order.mail_pending';
+  return h('div', { class: 'order-documents', dataset: { mail: delivery?.mail || 'pending' } },
+    h('h3', {}, t('order.documents')),
+    files.length
+      ? h('ul', { class: 'document-list' }, files.map((file) => h('li', {},
+          h('a', { href: file.url, class: 'button document-link', dataset: { kind: file.kind }, target: '_blank', rel: 'noopener' },
+            file.kind === 'pdf' ? t('order.pdf') : t('order.ics', { name: file.name })))))
+      : h('p', { class: 'notice' }, t('order.documents_pending')),
+    h('p', { class: 'mail-state' }, t(mailKey)));
+}
+
+function deliveryComplete() {
+  const orders = Array.isArray(state.basket?.orders) ? state.basket.orders : [];
+  return orders.length > 0 && orders.every((o) => {
+    const delivery = state.documents.get(o.order_id);
+    return delivery && delivery.documents.length > 0 && delivery.mail !== 'pending';
+  });
+}
+
+async function pollDocuments(token, started = Date.now()) {
+  try {
+    const answer = await api(`/api/baskets/${encodeURIComponent(basketId)}/documents`, { headers: { 'X-Basket-Token': token } });
+    for (const entry of answer?.orders || []) state.documents.set(entry.order_id, entry);
+    renderOrders();
+  } catch { /* keep the tickets shown; try again */ }
+  if (deliveryComplete()) {
+    setTimeout(() => pollDocuments(token, Date.now()), DOCUMENTS_REFRESH_MS);
+  } else if (Date.now() - started < MAX_WAIT_MS) {
+    setTimeout(() => pollDocuments(token, started), POLL_MS);
+  }
+}
+
 function renderOrders() {
   const basket = state.basket;
   if (!basket || basket.status !== 'paid') { ordersEl.replaceChildren(); return; }
@@ -66,6 +104,7 @@ function renderOrders() {
         tickets.length
           ? h('ul', { class: 'ticket-list' }, tickets.map(ticketCard))
           : h('p', { class: 'notice' }, t('order.tickets_pending')),
+        documentsBlock(order),
         h('p', { class: 'order-total' }, `${t('basket.total')}: `, h('strong', {}, formatMoney(order.total))));
       applyAccent(section, state.venues.get(order.venue)?.brand_color);
       return section;
@@ -96,6 +135,7 @@ async function poll(token) {
       clearBasket();
       setStatus('paid');
       renderOrders();
+      if (!state.documentsPolling) { state.documentsPolling = true; pollDocuments(token); }
       if (allTicketsIssued(basket)) return;
     } else if (basket.status === 'expired') {
       setStatus('expired');
