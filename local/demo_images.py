@@ -33,29 +33,31 @@ def logo(initials: str, primary: str, on_primary: str, size: int = 480) -> bytes
     return out.getvalue()
 
 
-def poster(seed: str, primary: str, width: int = 1600, height: int = 900) -> bytes:
+def poster(seed: str, primary: str, width: int = 960, height: int = 540) -> bytes:
     """An abstract picture for an event: a gradient from the venue's colour
-    and shapes placed from the event's name (JPEG, the same every run)."""
-    from PIL import Image, ImageDraw, ImageFilter
+    and soft shapes placed from the event's name (JPEG, the same every run).
+    Drawn small and enlarged: the enlargement softens the shapes for free."""
+    from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
+    small_w, small_h = width // 6, height // 6
     base = _rgb(primary)
     accent = tuple(rng.randint(60, 255) for _ in range(3))
-    image = Image.new("RGB", (width, height))
+    image = Image.new("RGB", (small_w, small_h))
     draw = ImageDraw.Draw(image)
-    for y in range(height):
-        t = y / height
-        draw.line([(0, y), (width, y)], fill=tuple(int(b * (1 - t) + a * t * 0.6) for b, a in zip(base, accent)))
-    layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    for y in range(small_h):
+        t = y / small_h
+        draw.line([(0, y), (small_w, y)], fill=tuple(int(b * (1 - t) + a * t * 0.6) for b, a in zip(base, accent)))
+    layer = Image.new("RGBA", (small_w, small_h), (0, 0, 0, 0))
     shapes = ImageDraw.Draw(layer)
     for _ in range(14):
-        x, y, r = rng.randint(0, width), rng.randint(0, height), rng.randint(height // 12, height // 3)
+        x, y, r = rng.randint(0, small_w), rng.randint(0, small_h), rng.randint(small_h // 12, small_h // 3)
         colour = tuple(rng.randint(80, 255) for _ in range(3)) + (rng.randint(60, 150),)
         if rng.random() < 0.5:
             shapes.ellipse((x - r, y - r, x + r, y + r), fill=colour)
         else:
             shapes.rectangle((x - r, y - r // 3, x + r, y + r // 3), fill=colour)
-    image = Image.alpha_composite(image.convert("RGBA"), layer.filter(ImageFilter.GaussianBlur(6))).convert("RGB")
+    image = Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB").resize((width, height), Image.BICUBIC)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
     return out.getvalue()

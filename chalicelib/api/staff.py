@@ -82,6 +82,28 @@ def read_event(venue, event_id, *, store, caller):
     return json_response(body)
 
 
+@route(staff, "/venues/{venue}/events/{event_id}", methods=["PUT"], venue_access="lead")
+def update_event(venue, event_id, *, store, caller):
+    """Texts (nl, and fr/en in `translations`), genre, duration, age advice, hall and prices."""
+    from chalicelib.domain.model import NewEvent
+    from chalicelib.services import events
+
+    body = parse(staff.current_request, NewEvent)
+    return json_response(events.update_event(bootstrap.network(), store, event_id, body).model_dump(mode="json"))
+
+
+@route(staff, "/venues/{venue}/events/{event_id}/image", methods=["PUT"], venue_access="lead",
+       content_types=["image/png", "image/jpeg"])
+def set_event_image(venue, event_id, *, store, caller):
+    """The event's picture, sent as the raw PNG/JPEG body; the catalogue serves it in a few widths."""
+    from chalicelib.services import events
+
+    request = staff.current_request
+    event = events.set_image(bootstrap.network(), store, event_id, request.raw_body or b"",
+                             header(request, "content-type") or "")
+    return json_response(event.model_dump(mode="json"))
+
+
 @route(staff, "/venues/{venue}/events/{event_id}/performances", methods=["POST"], venue_access="lead")
 def add_performance(venue, event_id, *, store, caller):
     from chalicelib.domain.model import NewPerformance
@@ -235,3 +257,11 @@ def add_staff(venue, *, store, caller):
     body = parse(staff.current_request, NewStaff)
     identity.create_staff(body.username, body.password, [identity.venue_group(venue, body.role)])
     return json_response({"username": body.username, "venue": venue, "role": body.role}, 201)
+
+
+@route(staff, "/venues/{venue}/mail-events", methods=["GET"], venue_access="lead")
+def venue_mail_events(venue, *, store, caller):
+    """Bounces and complaints of the venue's mails, newest first (no addresses)."""
+    from chalicelib.services import mail_feedback
+
+    return json_response({"events": mail_feedback.for_lead(store)}, headers={"Cache-Control": "no-store"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.model import Event, Performance, VenueProfile
+from chalicelib.domain.model import Availability, Event, Performance, VenueProfile
 
 
 def venue_card(venue: dict[str, Any], profile: VenueProfile | None = None) -> dict[str, Any]:
@@ -22,12 +22,20 @@ def venue_card(venue: dict[str, Any], profile: VenueProfile | None = None) -> di
 
 def event_document(venue: dict[str, Any], event: Event, performances: list[Performance],
                    profile: VenueProfile | None = None) -> dict[str, Any]:
+    """`title`/`description` are the event's own (Dutch); `texts` has every
+    language the venue gave, so a page can fall back to Dutch and say so."""
     return {
         "venue": venue_card(venue, profile),
         "event_id": event.event_id,
         "title": event.title,
         "description": event.description,
+        "texts": {"nl": {"title": event.title, "description": event.description},
+                  **{language: texts.model_dump() for language, texts in sorted(event.translations.items())}},
         "category": event.category,
+        "genre": event.genre,
+        "duration_minutes": event.duration_minutes,
+        "age_advice": event.age_advice,
+        "image": event.image.model_dump() if event.image else None,
         "hall": event.hall,
         "price_types": [p.model_dump() for p in event.price_types],
         "performances": [
@@ -36,6 +44,14 @@ def event_document(venue: dict[str, Any], event: Event, performances: list[Perfo
             for p in performances
         ],
     }
+
+
+def best_availability(levels: list[str]) -> str:
+    """An event's level on its card: the best of its performances' levels."""
+    for level in (Availability.AVAILABLE, Availability.FEW_LEFT):
+        if level.value in levels:
+            return level.value
+    return Availability.SOLD_OUT.value
 
 
 def _onsale(venue: dict[str, Any], performance: Performance) -> dict[str, Any]:
@@ -48,17 +64,27 @@ def _onsale(venue: dict[str, Any], performance: Performance) -> dict[str, Any]:
 
 
 def event_summary(document: dict[str, Any]) -> dict[str, Any]:
+    """An event's line in the venue and network pages: what the home page's
+    cards, filters and search need, without opening each event's page."""
     performances = document["performances"]
+    levels = [p["availability"] for p in performances]
     return {
         "venue": document["venue"]["slug"],
         "event_id": document["event_id"],
         "title": document["title"],
+        "titles": {language: texts["title"] for language, texts in document.get("texts", {}).items()},
         "category": document["category"],
+        "genre": document.get("genre", "other"),
+        "duration_minutes": document.get("duration_minutes"),
+        "age_advice": document.get("age_advice"),
+        "image": document.get("image"),
         "hall": document["hall"],
         "first_performance": min((p["starts_at"] for p in performances), default=None),
         "performance_count": len(performances),
+        "performances": [{"starts_at": p["starts_at"], "availability": p["availability"]} for p in performances],
         "from_price": min((p["amount"] for p in document["price_types"]), default=None),
-        "sold_out": bool(performances) and all(p["availability"] == "sold_out" for p in performances),
+        "availability": best_availability(levels) if performances else None,
+        "sold_out": bool(performances) and all(level == "sold_out" for level in levels),
         "url": f"catalogue/events/{document['venue']['slug']}/{document['event_id']}.json",
     }
 

@@ -91,10 +91,10 @@ def make_variants(data: bytes, content_type: str, purpose: str) -> MadeImage:
     variants = []
     for target in widths:
         height_at = max(1, round(original.height * target / original.width))
-        resized = original if target == original.width else original.resize((target, height_at), Image.LANCZOS)
+        resized = original if target == original.width else original.resize((target, height_at), Image.LANCZOS, reducing_gap=3.0)
         out = io.BytesIO()
         if spec["format"] == "webp":
-            resized.save(out, "WEBP", quality=80, method=4)
+            resized.save(out, "WEBP", quality=80, method=2)
         else:
             resized.save(out, "PNG", optimize=True)
         variants.append(Variant(target, height_at, out.getvalue()))

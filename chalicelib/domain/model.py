@@ -10,7 +10,7 @@ HTTP. Money is in euro cents (int) to avoid rounding.
 
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator, model_validator
 
@@ -134,11 +134,40 @@ class VenueProfile(Strict):
             f"{self.address.street}, {self.address.postal_code} {self.address.city}, {self.address.country}")
 
 
+# Genres are codes the storefront translates and filters on; `category` stays
+# the venue's own free label ("Pop/rock", "Kamermuziek").
+GENRES = ("classical", "jazz", "pop-rock", "electronic", "world", "theatre", "dance", "comedy", "family", "tour",
+          "festival", "other")
+Genre = Literal[GENRES]
+
+
+class EventTexts(Strict):
+    """An event's title and description in one more language (Dutch is the event's own)."""
+
+    title: Text
+    description: LongText = ""
+
+
+class EventImage(Strict):
+    """An uploaded event picture, stored as `{key}-{width}.{format}` per width (services/images.py)."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^catalogue/images/[a-z0-9-]+/event-[0-9a-f]{20}$")]
+    format: Literal["webp"]
+    widths: list[Annotated[int, Field(ge=16, le=4000)]] = Field(min_length=1, max_length=6)
+    width: Annotated[int, Field(ge=1, le=4000)]
+    height: Annotated[int, Field(ge=1, le=20000)]
+
+
 class NewEvent(Strict):
     title: Text
     description: LongText = ""
     hall: Text
     category: Annotated[str, StringConstraints(max_length=40)] = ""
+    genre: Genre = "other"
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None
+    # Age advice: "from N years" (0 = for everyone).
+    age_advice: Annotated[int, Field(ge=0, le=21)] | None = None
+    translations: dict[Literal["fr", "en"], EventTexts] = Field(default_factory=dict)
     price_types: list[PriceType] = Field(min_length=1, max_length=20)
 
     @field_validator("price_types")
@@ -156,6 +185,7 @@ class Event(NewEvent):
     venue: Slug
     published: bool = False
     created_at: datetime
+    image: EventImage | None = None
 
     def price(self, code: str) -> PriceType | None:
         return next((p for p in self.price_types if p.code == code), None)

@@ -6,7 +6,7 @@ import uuid
 
 from chalicelib.adapters.network_store import NetworkStore
 from chalicelib.adapters.venue_store import VenueStore
-from chalicelib.domain.model import Event, NewEvent, NewPerformance, Performance, utcnow
+from chalicelib.domain.model import Event, EventImage, NewEvent, NewPerformance, Performance, utcnow
 from chalicelib.errors import NotFound
 from chalicelib.observability import logger
 from chalicelib.services import catalogue
@@ -24,6 +24,31 @@ def get_event(store: VenueStore, event_id: str) -> Event:
     if not event:
         raise NotFound("This event does not exist.")
     return event
+
+
+def update_event(network: NetworkStore, store: VenueStore, event_id: str, request: NewEvent) -> Event:
+    """Replace an event's texts, genre, hall and prices; its id, picture and
+    publication stay. A published event's catalogue pages follow at once."""
+    event = get_event(store, event_id)
+    updated = Event(**request.model_dump(), event_id=event.event_id, venue=event.venue, published=event.published,
+                    created_at=event.created_at, image=event.image)
+    store.put_event(updated)
+    if updated.published:
+        catalogue.publish_venue(network, store)
+    return updated
+
+
+def set_image(network: NetworkStore, store: VenueStore, event_id: str, data: bytes, content_type: str) -> Event:
+    """A new picture for the event (resized into the catalogue's widths)."""
+    from chalicelib.services import images
+
+    event = get_event(store, event_id)
+    stored = images.upload(store, data, content_type, "event")
+    updated = event.model_copy(update={"image": EventImage.model_validate(stored["image"])})
+    store.put_event(updated)
+    if updated.published:
+        catalogue.publish_venue(network, store)
+    return updated
 
 
 def add_performance(store: VenueStore, event_id: str, request: NewPerformance) -> Performance:
