@@ -31,6 +31,7 @@ def client_header() -> dict[str, str]:
 
 
 def mails_to(to: str) -> list[email.message.EmailMessage]:
+    """Every mail SES sent to `to`, newest first."""
     from local import moto_mail
 
     found = []
@@ -39,6 +40,17 @@ def mails_to(to: str) -> list[email.message.EmailMessage]:
         if to in str(message["To"]):
             found.append(message)
     return found
+
+
+def link_mails(to: str) -> list[email.message.EmailMessage]:
+    """The "my tickets" links among them (a buyer also gets each order's confirmation)."""
+    return [m for m in mails_to(to) if LINK.search(m.get_body(("plain",)).get_content())]
+
+
+def session_for(to: str, language: str = "en") -> str:
+    """A session as an opened link gives it (the link itself is tested above; the
+    buyer's address gets only LINKS_PER_ADDRESS links per window)."""
+    return rules.seal(secrets.token_signing_key(), rules.SESSION, to, language, int(time.time()) + 600)
 
 
 def link_in(message) -> str:
@@ -83,7 +95,7 @@ def test_known_and_unknown_addresses_get_the_same_answer_in_the_same_time(api, b
     # Neither answer comes before the floor; what differs (the mail) hides under it.
     assert min(seconds["known"] + seconds["unknown"]) >= 1.0
     assert abs(statistics.mean(seconds["known"]) - statistics.mean(seconds["unknown"])) < 0.25, seconds
-    assert len(mails_to(buyer["email"])) >= 2
+    assert len(link_mails(buyer["email"])) >= 2
 
 
 def test_unknown_addresses_get_no_mail(api):
@@ -94,7 +106,7 @@ def test_unknown_addresses_get_no_mail(api):
 
 def test_the_link_opens_the_buyers_tickets_at_both_venues_once(api, buyer):
     assert ask_link(api, buyer["email"], language="fr").status_code == 202
-    message = mails_to(buyer["email"])[0]
+    message = link_mails(buyer["email"])[0]
     assert message["Subject"] == "Vos billets chez Loket Bruges"
     assert buyer["email"] not in message.get_body(("plain",)).get_content().split("#link=")[1]
     link = link_in(message)
@@ -159,10 +171,10 @@ def test_an_address_gets_a_few_links_per_window_and_a_retry_no_second_mail(api, 
     key = str(uuid.uuid4())
     assert ask_link(api, to, key=key).status_code == 202
     assert ask_link(api, to, key=key).status_code == 202  # a retry of the same request
-    assert len(mails_to(to)) == 1
+    assert len(link_mails(to)) == 1
     for _ in range(rules.LINKS_PER_ADDRESS + 1):
         assert ask_link(api, to).status_code == 202  # the same answer, also past the limit
-    assert len(mails_to(to)) == rules.LINKS_PER_ADDRESS
+    assert len(link_mails(to)) == rules.LINKS_PER_ADDRESS
 
 
 def test_one_buyers_link_never_shows_another_buyers_orders(api, buyer):
@@ -170,7 +182,7 @@ def test_one_buyers_link_never_shows_another_buyers_orders(api, buyer):
     event = api.new_event("concertzaal")
     theirs = api.buy(event, email=other)
     assert ask_link(api, other).status_code == 202
-    session = open_link(api, link_in(mails_to(other)[0])).data["session"]
+    session = open_link(api, link_in(link_mails(other)[0])).data["session"]
     shown = my_tickets(api, session).data["orders"]
     assert [o["order_id"] for o in shown] == [theirs["basket"]["orders"][0]["order_id"]]
     mine = {o["order_id"] for b in buyer["bought"] for o in b["basket"]["orders"]}
@@ -182,7 +194,7 @@ def test_a_deactivated_venue_is_skipped(api):
     api.buy(api.new_event("cc-reien"), email=to)
     api.buy(api.new_event("stadsloket"), email=to)
     assert ask_link(api, to).status_code == 202
-    session = open_link(api, link_in(mails_to(to)[0])).data["session"]
+    session = open_link(api, link_in(link_mails(to)[0])).data["session"]
     network = bootstrap.network()
     network.update_venue("cc-reien", status="suspended")
     try:
@@ -192,3 +204,42 @@ def test_a_deactivated_venue_is_skipped(api):
     finally:
         network.update_venue("cc-reien", status="active")
     assert {o["venue"] for o in my_tickets(api, session).data["orders"]} == {"cc-reien", "stadsloket"}
+
+
+def confirmations(to: str, order_id: str) -> list:
+    return [m for m in mails_to(to) if m["X-Loket-Order"] == order_id]
+
+
+def test_the_buyer_has_a_venue_send_an_orders_confirmation_again_once_per_while(api, buyer):
+    session = session_for(buyer["email"])
+    order = next(o for b in buyer["bought"] for o in b["basket"]["orders"] if o["venue"] == "club-kaap")
+    path = f"/my-tickets/club-kaap/orders/{order['order_id']}/resend"
+    before = len(confirmations(buyer["email"], order["order_id"]))
+    key = str(uuid.uuid4())
+    sent = api.call("POST", path, headers={"X-My-Tickets-Session": session, "Idempotency-Key": key}, buyer="")
+    assert sent.status_code == 202, sent.data
+    again = api.call("POST", path, headers={"X-My-Tickets-Session": session, "Idempotency-Key": key}, buyer="")
+    assert (again.status_code, again.data) == (202, sent.data)  # a retry: the same answer, no second mail
+    mails = confirmations(buyer["email"], order["order_id"])
+    assert len(mails) == before + 1
+    assert "club-kaap" in str(mails[0]["From"])  # from the selling venue, with the tickets attached
+    assert {part.get_content_type() for part in mails[0].iter_attachments()} >= {"application/pdf", "text/calendar"}
+
+    soon = api.call("POST", path, headers={"X-My-Tickets-Session": session, "Idempotency-Key": str(uuid.uuid4())},
+                    buyer="")
+    assert soon.status_code == 429 and soon.data["type"].endswith("/rate-limited")
+    assert 1 <= int(soon.headers["Retry-After"]) <= rules.RESEND_COOLDOWN_SECONDS
+    assert len(confirmations(buyer["email"], order["order_id"])) == before + 1
+
+
+def test_nobody_has_an_order_re_sent_that_is_not_theirs_or_not_at_that_venue(api, buyer):
+    stranger = address("vreemd")
+    api.buy(api.new_event("club-kaap"), email=stranger)
+    assert ask_link(api, stranger).status_code == 202
+    session = open_link(api, link_in(link_mails(stranger)[0])).data["session"]
+    order = next(o for b in buyer["bought"] for o in b["basket"]["orders"] if o["venue"] == "club-kaap")
+    for venue in ("club-kaap", "concertzaal"):  # not theirs; and not an order of that venue at all
+        answer = api.call("POST", f"/my-tickets/{venue}/orders/{order['order_id']}/resend",
+                          headers={"X-My-Tickets-Session": session}, buyer="")
+        assert answer.status_code == 404 and answer.data["type"].endswith("/not-found"), answer.data
+    assert api.call("POST", f"/my-tickets/club-kaap/orders/{order['order_id']}/resend", buyer="").status_code == 401

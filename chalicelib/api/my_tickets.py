@@ -68,6 +68,6 @@ def resend_confirmation(venue, order_id, *, store):
     from chalicelib.services import my_tickets as service
 
     request = my_tickets.current_request
-    answer = service.resend(store, header(request, SESSION_HEADER), order_id,
+    answer = service.resend(bootstrap.network(), store, header(request, SESSION_HEADER), order_id,
                             idempotency_key(request, required=False))
     return json_response(answer, 202, headers=NO_STORE)

@@ -25,12 +25,14 @@ from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain import my_tickets as rules
 from chalicelib.domain.model import utcnow
 from chalicelib.errors import (
+    Conflict,
     LinkExpired,
     LinkInvalid,
     LinkUsed,
     MyTicketsSessionExpired,
     NotAuthenticated,
     NotFound,
+    ServiceBusy,
     TooManyRequests,
 )
 from chalicelib.observability import logger
@@ -206,10 +208,16 @@ def tickets(network: NetworkStore, stores: StoreFor, session: str | None,
 
 
 # -- re-sending an order's confirmation ---------------------------------------------------
-def resend(store: VenueStore, session: str | None, order_id: str, request_key: str | None,
+def resend(network: NetworkStore, store: VenueStore, session: str | None, order_id: str, request_key: str | None,
            now: datetime | None = None) -> dict[str, Any]:
-    """Ask the order's venue to send its confirmation again: once per order per
-    RESEND_COOLDOWN_SECONDS; a retry with the same Idempotency-Key sends nothing more."""
+    """Ask the order's venue to send its confirmation again (services/order_delivery.py),
+    in the buyer's language: once per order per RESEND_COOLDOWN_SECONDS; a retry
+    with the same Idempotency-Key sends nothing more."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters import mail
+    from chalicelib.services import order_delivery
+
     opened = _session(session, now)
     customers = CustomerTickets(store)
     customer_id = customers.customer_of(opened.email)
@@ -222,14 +230,20 @@ def resend(store: VenueStore, session: str | None, order_id: str, request_key: s
     if state == "wait":
         raise TooManyRequests("This order's confirmation was sent again a moment ago. Check your inbox (and spam "
                               "folder) or try again later.", retry_after=wait)
-    if state == "new":
-        try:
-            _send_confirmation_again(store, order, opened.language)
-        except Exception:  # nothing went out: the buyer may ask again at once
-            customers.forget_resend(order_id, request_key)
-            raise
+    if state == "repeat":
+        return {"venue": store.venue, "order_id": order_id, "status": "sent"}
+    try:
+        sent = order_delivery.send_again(network, store, order_id, store.tickets_of_order(order_id),
+                                         store.get_order_item(order_id)["buyer"], opened.language)
+    except (mail.MailRejected, ClientError) as error:  # SES answered: nothing went out, the buyer may ask again
+        customers.forget_resend(order_id, request_key)
+        logger.warning("confirmation not sent again", extra={"venue": store.venue, "order_id": order_id,
+                                                             "error": type(error).__name__})
+        raise ServiceBusy("The confirmation could not be sent just now. Try again in a minute.", retry_after=60) \
+            from error
+    if sent is None:
+        customers.forget_resend(order_id, request_key)
+        raise Conflict("This order's tickets are still being prepared; the confirmation follows in a moment.",
+                       reason="not_delivered_yet")
+    logger.info("confirmation sent again", extra={"venue": store.venue, "order_id": order_id})
     return {"venue": store.venue, "order_id": order_id, "status": "sent"}
-
-
-def _send_confirmation_again(store: VenueStore, order: Any, language: str) -> None:
-    raise NotImplementedError("waiting for the confirmation mail service")

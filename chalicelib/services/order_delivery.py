@@ -126,19 +126,11 @@ def _mail_once(delivery: Any, store: VenueStore, order_id: str, branding: docume
     from botocore.exceptions import ClientError
 
     from chalicelib.adapters import mail
-    from chalicelib.domain import confirmation_mail
 
     if not delivery.claim_mail(order_id, now):
         return True  # sent, being sent or given up by another run
-    order_total = sum(sheet.amount_cents for sheet in sheets)
-    message = confirmation_mail.render(branding, buyer_name=buyer.get("name", ""), order_id=order_id,
-                                       total_cents=order_total, tickets=sheets, language=language)
     try:
-        message_id = mail.send(mail.venue_ses(store), sender=mail.venue_sender(store.venue, branding.display_name),
-                               to=buyer["email"], subject=message.subject, html=message.html, text=message.text,
-                               reply_to=reply_to,
-                               attachments=[mail.Attachment(name, body, kind) for name, body, kind in files],
-                               headers={"X-Loket-Order": order_id})
+        message_id = _send_confirmation(store, order_id, branding, reply_to, sheets, files, buyer, language)
     except mail.MailRejected as rejected:
         delivery.mail_not_sent(order_id, final=True, reason=str(rejected))
         count("ConfirmationMailRejected", store.venue)
@@ -161,6 +153,42 @@ def _mail_once(delivery: Any, store: VenueStore, order_id: str, branding: docume
     count("ConfirmationMailsSent", store.venue)
     logger.info("confirmation mail sent", extra={"venue": store.venue, "order_id": order_id})
     return True
+
+
+def _send_confirmation(store: VenueStore, order_id: str, branding: documents.Branding, reply_to: list[str],
+                       sheets: list[documents.TicketSheet], files: list[tuple[str, bytes, str]], buyer: dict[str, Any],
+                       language: str) -> str:
+    """The confirmation mail from the venue, with its documents attached; SES's message id."""
+    from chalicelib.adapters import mail
+    from chalicelib.domain import confirmation_mail
+
+    message = confirmation_mail.render(branding, buyer_name=buyer.get("name", ""), order_id=order_id,
+                                       total_cents=sum(sheet.amount_cents for sheet in sheets), tickets=sheets,
+                                       language=language)
+    return mail.send(mail.venue_ses(store), sender=mail.venue_sender(store.venue, branding.display_name),
+                     to=buyer["email"], subject=message.subject, html=message.html, text=message.text,
+                     reply_to=reply_to, attachments=[mail.Attachment(name, body, kind) for name, body, kind in files],
+                     headers={"X-Loket-Order": order_id})
+
+
+def send_again(network: NetworkStore, store: VenueStore, order_id: str, tickets: list[Ticket],
+               buyer: dict[str, Any], language: str) -> str | None:
+    """The buyer asked for the confirmation once more ("my tickets",
+    services/my_tickets.py, which limits how often): the same mail with the
+    stored documents, in `language`. None while the documents are not stored
+    yet (the worker's first mail is still to come). SES errors are raised."""
+    from chalicelib.adapters.order_delivery_store import OrderDeliveryStore
+
+    delivery = OrderDeliveryStore(store)
+    stored = (delivery.get(order_id) or {}).get("documents")
+    if not stored:
+        return None
+    branding, reply_to = branding_of(network, store, language)
+    sheets = _sheets(store, sorted(tickets, key=lambda t: (t.starts_at, t.event_title, t.ticket_id)))
+    files = [(d["name"], delivery.get_document(d["key"]), d["content_type"]) for d in stored]
+    message_id = _send_confirmation(store, order_id, branding, reply_to, sheets, files, buyer, language)
+    count("ConfirmationMailsSentAgain", store.venue)
+    return message_id
 
 
 # -- the buyer's links -------------------------------------------------------------------
