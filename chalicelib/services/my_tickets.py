@@ -82,8 +82,9 @@ def request_link(network: NetworkStore, stores: StoreFor, *, email: str, languag
     try:
         _send_link_if_known(network, stores, key, rules.normalise_email(email), rules.language_or_default(language),
                             request_key or uuid.uuid4().hex, now_s)
-    except Exception:  # the buyer's answer must not depend on it either
-        logger.exception("my tickets link could not be sent")
+    except Exception as error:  # the buyer's answer must not depend on it either
+        # Only the kind of error: SES's own messages name the addresses it refused.
+        logger.error("my tickets link could not be sent", extra={"error": type(error).__name__})
     finally:
         remaining = ANSWER_FLOOR_SECONDS - (time.monotonic() - started)
         if remaining > 0:
