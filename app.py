@@ -73,6 +73,14 @@ def onsale_worker(event, context):
     return onsale.handle(event, context)
 
 
+@app.lambda_function(name="mail_events")
+def mail_events(event, context):
+    """SES bounces and complaints from every venue's own topic (venue stacks subscribe it)."""
+    from chalicelib.workers import mail_events as worker
+
+    return worker.handle(event, context)
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def onsale_inlet(event):
     from chalicelib.workers import onsale

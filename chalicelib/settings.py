@@ -132,6 +132,15 @@ class Settings:
         return f"arn:aws:lambda:{self.region}:{account}:function:loket-{self.stage}-onsale_worker"
 
     @property
+    def mail_events_worker_arn(self) -> str:
+        """The function recording each venue's bounces and complaints (app.py
+        `mail_events`); none locally."""
+        if self.is_local:
+            return ""
+        account = self.api_principal_arn.split(":")[4]
+        return f"arn:aws:lambda:{self.region}:{account}:function:loket-{self.stage}-mail_events"
+
+    @property
     def cognito_issuer(self) -> str:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 
@@ -181,9 +190,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_base_url=public_base_url or ("http://127.0.0.1:8000" if local else ""),
         hold_minutes=int(env.get("LOKET_HOLD_MINUTES", "15")),
         checkout_minutes=int(env.get("LOKET_CHECKOUT_MINUTES", "35")),
-        mail_domain=(env.get("LOKET_MAIL_DOMAIN") or "").strip().lower()
-        or ("loket.test" if local else (urlsplit(public_base_url).hostname or "")),
+        mail_domain=mail_domain_of(env),
     )
+
+
+def mail_domain_of(env: Mapping[str, str]) -> str:
+    """LOKET_MAIL_DOMAIN, else the storefront's host (the platform stack's
+    MailDomain is set from the same rule at deploy)."""
+    explicit = (env.get("LOKET_MAIL_DOMAIN") or "").strip().lower()
+    if explicit:
+        return explicit
+    if (env.get("LOKET_STAGE") or "").strip() == LOCAL_STAGE:
+        return "loket.test"
+    return (urlsplit((env.get("LOKET_PUBLIC_BASE_URL") or "").strip()).hostname or "").lower()
 
 
 def _refuse_unsafe_deployment(stage: str, env: Mapping[str, str], parameters: dict[str, str],

@@ -7,11 +7,14 @@ admin onboards a venue.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from chalicelib.settings import get_settings, mail_domain_of
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 DONE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
@@ -71,7 +74,8 @@ def deploy_platform(session: Any, stage: str, *, local: bool, poll: float = 5) -
     cfn = session.client("cloudformation")
     outputs = deploy_stack(
         cfn, f"loket-{stage}-platform",
-        {"Stage": stage, "CreateUserPool": "false" if local else "true", "LocalIdentities": "true" if local else "false"},
+        {"Stage": stage, "CreateUserPool": "false" if local else "true", "LocalIdentities": "true" if local else "false",
+         **({} if local else {"MailDomain": mail_domain_of({**os.environ, "LOKET_STAGE": stage})})},
         template_body=(INFRA / "platform.yaml").read_text(), poll=poll)
     key = "templates/venue.yaml"
     session.client("s3").put_object(Bucket=outputs["ArtifactsBucketName"], Key=key,
@@ -86,6 +90,9 @@ def start_venue_stack(cfn: Any, *, stage: str, venue: str, template_url: str, pr
     parameters = {"Stage": stage, "VenueSlug": venue, "TrustedPrincipalArn": trusted_principal_arn}
     if onsale_worker_arn:
         parameters["OnSaleWorkerArn"] = onsale_worker_arn
+    settings = get_settings()
+    if settings.mail_events_worker_arn:  # deployed: the venue's mail identity and bounce topic (venue.yaml Mail*)
+        parameters.update(MailDomain=settings.mail_domain, MailEventsWorkerArn=settings.mail_events_worker_arn)
     deploy_stack(cfn, f"loket-{stage}-venue-{venue}", parameters,
                  template_url=template_url, role_arn=provisioner_role_arn, wait=False)
 
