@@ -7,7 +7,6 @@ Items (docs/onsale.md):
                                    numbered), serving (last admitted place), admitted_demand
                                    and served_demand (places asked by admitted / served
                                    buyers), shuffled; gsi1 ONSALES/{opens_at}
-  QBUYER#{perf}#{buyer} / QBUYER   one place in line per buyer session and performance
   QENTRY#{entry} / QENTRY          a buyer's place: position, state, hold id or refusal
   QPOS#{perf}#{position} / QPOS    who holds a place, so the inlet reads the line in order
                                    by key (every place its own partition: no hot key)
@@ -87,32 +86,6 @@ class OnSaleStore:
                          ExpressionAttributeValues=values(p=ONSALES_INDEX_KEY))
 
     # -- joining --------------------------------------------------------------------
-    def claim_place(self, performance_id: str, buyer: str, entry_id: str, ttl: int) -> str | None:
-        """One place in line per buyer session: None if this entry has it now
-        (or had it: a retried join), else the entry that has it."""
-        try:
-            self.db.put_item(
-                TableName=self.table,
-                Item=marshal({"pk": f"QBUYER#{performance_id}#{buyer}", "sk": "QBUYER", "entry_id": entry_id,
-                              "ttl": ttl}),
-                ConditionExpression="attribute_not_exists(pk) OR entry_id = :e",
-                ExpressionAttributeValues=values(e=entry_id))
-            return None
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-        existing = self.store._get(f"QBUYER#{performance_id}#{buyer}", "QBUYER")
-        return existing["entry_id"] if existing else None
-
-    def give_up_claim(self, performance_id: str, buyer: str, entry_id: str) -> None:
-        """The join could not be queued: the buyer may try again."""
-        try:
-            self.db.delete_item(TableName=self.table, Key=key(f"QBUYER#{performance_id}#{buyer}", "QBUYER"),
-                                ConditionExpression="entry_id = :e", ExpressionAttributeValues=values(e=entry_id))
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-
     def send(self, group: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """Messages (deduplication id, body) into one message group, in order."""
         for start in range(0, len(messages), 10):

@@ -27,9 +27,9 @@ def join_line(venue, event_id, performance_id, *, store):
 
     request = queue.current_request
     wanted = parse(request, JoinRequest)
-    key = idempotency_key(request, required=True, min_length=16)
+    idempotency_key(request, required=True, min_length=16)  # as every creating POST; the place is per session
     session, buyer = buyer_session(request)
-    answer = waiting_room.join(bootstrap.onsale(store), event_id, performance_id, wanted, buyer, key)
+    answer = waiting_room.join(bootstrap.onsale(store), event_id, performance_id, wanted, buyer)
     return json_response({**answer, "buyer_session": session}, 202,
                          headers={SESSION_HEADER: session, "Cache-Control": "no-store"})
 

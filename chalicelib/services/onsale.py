@@ -66,8 +66,14 @@ def configure(onsale: OnSaleStore, event_id: str, performance_id: str, settings:
 
 # -- joining (API) --------------------------------------------------------------------
 def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinRequest, buyer: str,
-         idempotency_key: str, now: datetime | None = None) -> dict[str, Any]:
-    """Validate, take the buyer's one place in line, queue the arrival."""
+         now: datetime | None = None) -> dict[str, Any]:
+    """Validate and queue the arrival: one SQS message, no write on the table.
+
+    One place in line per buyer session and performance: the entry id is
+    derived from the session, so a second join (a retry, another window) is
+    the same arrival. SQS drops it within its 5-minute deduplication window
+    and the numbering worker skips an entry it already placed after that;
+    the first join's tickets count."""
     now = now or utcnow()
     event, performance = _sale_info(onsale.store, event_id, performance_id)
     if not event or not event.published:
@@ -84,21 +90,13 @@ def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinR
                            errors=[{"field": "tickets", "message": f"at most {limit} tickets", "code": "too_many_tickets"}])
     price_hold(event, NewHold(venue=onsale.venue, event_id=event_id, performance_id=performance_id,
                               tickets=request.tickets))  # unknown price types are refused now, not at the turn
-    entry_id = _derived_id("queue-entry", onsale.venue, performance_id, buyer, idempotency_key)
-    ttl = _epoch(performance.starts_at + timedelta(days=2))
-    holder = onsale.claim_place(performance_id, buyer, entry_id, ttl)
-    if holder is not None:
-        raise Conflict("You are already in line for this performance; one place per buyer.",
-                       entry_id=holder, reason="already_in_line")
+    entry_id = _derived_id("queue-entry", onsale.venue, performance_id, buyer)
     body = {"kind": "arrive", "entry_id": entry_id, "event_id": event_id, "performance_id": performance_id,
             "buyer": buyer, "tickets": [[t.price_type, t.quantity] for t in request.tickets],
-            "quantity": request.quantity, "joined_at": now.isoformat(), "ttl": ttl}
+            "quantity": request.quantity, "joined_at": now.isoformat(),
+            "ttl": _epoch(performance.starts_at + timedelta(days=2))}
     joined_at_ms = int(time.time() * 1000)  # before the send: the queue's SentTimestamp is not earlier
-    try:
-        onsale.send(ARRIVE_GROUP + performance_id, [(entry_id, body)])
-    except Exception:
-        onsale.give_up_claim(performance_id, buyer, entry_id)
-        raise
+    onsale.send(ARRIVE_GROUP + performance_id, [(entry_id, body)])
     count("QueueJoined", onsale.venue)
     return {"entry_id": entry_id, "state": EntryState.QUEUED.value, "joined_at_ms": joined_at_ms,
             "queue_token": _token(entry_id, event_id, performance_id, buyer, performance.starts_at),

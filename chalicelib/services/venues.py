@@ -21,7 +21,7 @@ from chalicelib.domain.model import Slug, Strict, Text, utcnow
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
-from chalicelib.services import catalogue
+from chalicelib.services import catalogue, sales
 
 
 class NewVenue(Strict):
@@ -83,6 +83,7 @@ def offboard(network: NetworkStore, slug: str, *, cfn: Any = None) -> None:
     if venue["status"] == "active":
         event_ids = [e.event_id for e in bootstrap.worker_store(slug).list_events() if e.published]
     network.update_venue(slug, status="offboarding")
+    sales.forget_active_venue(slug)
     catalogue.unpublish_venue(network, slug, event_ids)
     for role in identity.ROLES:
         identity.delete_group(identity.venue_group(slug, role))

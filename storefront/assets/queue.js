@@ -218,7 +218,7 @@ function renderResult() {
       hold.expires_at ? h('p', {}, t('event.reserved_hint', { time: formatTime(hold.expires_at) })) : '',
       h('p', {}, h('a', { href: '/basket.html', class: 'button button-primary', id: 'to-basket' }, t('event.to_basket'))));
   } else {
-    const key = ['not_enough_places', 'already_in_line'].includes(r.reason) ? r.reason : 'other';
+    const key = ['not_enough_places'].includes(r.reason) ? r.reason : 'other';
     showMessage(els.result, 'error',
       h('p', {}, h('strong', {}, t('queue.refused'))),
       h('p', { id: 'refused-reason' }, t(`queue.reason.${key}`)),
@@ -323,11 +323,7 @@ async function join(e) {
   } catch (err) {
     // Keep the key only when the outcome is unknown: a retry must not join twice.
     if (!(err instanceof ApiProblem) || !(err.isNetwork || err.status >= 500)) removeKey(sessionStorage, PENDING_KEY);
-    if (err instanceof ApiProblem && err.extra?.reason === 'already_in_line') {
-      showMessage(els.message, 'error', t('queue.reason.already_in_line')); // one place in line per buyer
-    } else {
-      showProblem(els.message, err);
-    }
+    showProblem(els.message, err);
   } finally {
     state.joining = false;
     els.join.textContent = t('queue.join');
