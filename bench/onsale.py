@@ -504,6 +504,8 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
         "tickets_per_s_over_raw_writes": round((granted / max(0.001, max(grant_times, default=opens_at) - opens_at))
                                                / raw_writes, 2),
         "client_errors_retried": sum(b.errors for b in buyers),
+        "aws_requests_by_operation": {f"{service}:{op}": n for (service, op), n in delta.most_common()},
+        "grants_by_second_after_opening": dict(sorted(Counter(int(t - opens_at) for t in grant_times).items())),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(out.read_text()) if out.exists() else {}
