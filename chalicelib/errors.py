@@ -74,6 +74,14 @@ class HoldExpired(Conflict):
     slug, title = "hold-expired", "Your reservation has expired"
 
 
+class PerformanceStarted(Conflict):
+    slug, title = "performance-started", "The performance has already started"
+
+
+class WaitingRoomOnly(Conflict):
+    slug, title = "waiting-room-only", "Sold through the waiting room only"
+
+
 class IdempotencyKeyReused(Problem):
     status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key was used for a different request"
 

@@ -40,7 +40,7 @@ def poster(seed: str, primary: str, width: int = 960, height: int = 540) -> byte
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
-    small_w, small_h = width // 6, height // 6
+    small_w, small_h = width // 3, height // 3
     base = _rgb(primary)
     accent = tuple(rng.randint(60, 255) for _ in range(3))
     image = Image.new("RGB", (small_w, small_h))

@@ -34,7 +34,8 @@ from chalicelib.domain.model import (
     price_hold,
     utcnow,
 )
-from chalicelib.errors import Conflict, HoldExpired, IdempotencyKeyReused, InvalidInput, NotFound, ServiceBusy
+from chalicelib.errors import (Conflict, HoldExpired, IdempotencyKeyReused, InvalidInput, NotFound,
+                               PerformanceStarted, ServiceBusy, WaitingRoomOnly)
 from chalicelib.observability import count, logger
 from chalicelib.settings import get_settings
 
@@ -103,9 +104,9 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
     if not performance:
         raise NotFound("This performance does not exist.")
     if performance.starts_at <= now:
-        raise Conflict("This performance has already started.")
+        raise PerformanceStarted("This performance has already started.")
     if performance.onsale is not None:
-        raise Conflict("This performance is sold through its waiting room only; join the line.",
+        raise WaitingRoomOnly("This performance is sold through its waiting room only; join the line.",
                        queue=f"/queue/{request.venue}/{request.event_id}/{request.performance_id}",
                        reason="waiting_room")
     hold_id = _derived_id("hold", request.venue, buyer, idempotency_key) if idempotency_key else uuid.uuid4().hex

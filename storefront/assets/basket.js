@@ -2,7 +2,7 @@
 import {
   initPage, onLangChange, getLang, t, h, api, loadJson, formatMoney, formatDateTime, formatCountdown,
   applyAccent, showProblem, showMessage, clearMessage, param, uuid, getBasket, replaceHold,
-  removeHold, storeBasketToken, getBasketToken, ApiProblem
+  removeHold, storeBasketToken, getBasketToken, ApiProblem, withLang
 } from './core.js';
 
 const basketEl = document.getElementById('basket');
@@ -86,7 +86,7 @@ function render() {
   if (!holds.length) {
     basketEl.replaceChildren(
       h('p', { class: 'empty' }, t('basket.empty')),
-      h('p', {}, h('a', { href: '/index.html', class: 'button' }, t('basket.continue'))));
+      h('p', {}, h('a', { href: withLang('/index.html'), class: 'button' }, t('basket.continue'))));
     checkoutSection.hidden = true;
     return;
   }
@@ -286,7 +286,7 @@ async function takeBackFromPayment() {
       { method: 'POST', headers: { 'X-Basket-Token': token } });
     try { sessionStorage.removeItem(PAYING_KEY); } catch { /* ignore */ }
     if (!basket?.abandoned) { // paid after all (or being paid): show the order
-      location.replace(`/order.html?basket=${encodeURIComponent(basketId)}`);
+      location.replace(withLang(`/order.html?basket=${encodeURIComponent(basketId)}`));
       return false;
     }
     return true;

@@ -15,7 +15,11 @@ function safeRemove(key) {
   try { localStorage.removeItem(key); } catch { /* storage unavailable */ }
 }
 
+/* The language is in the URL (?lang=fr), so a shared link opens in the
+   language it was shared in; without it, the buyer's last choice, then Dutch. */
 export function getLang() {
+  const fromUrl = new URLSearchParams(location.search).get('lang');
+  if (LANGS.includes(fromUrl)) return fromUrl;
   const stored = safeGet(LANG_KEY);
   return LANGS.includes(stored) ? stored : DEFAULT_LANG;
 }
@@ -23,8 +27,19 @@ export function getLang() {
 export function setLang(lang) {
   if (!LANGS.includes(lang)) return;
   safeSet(LANG_KEY, lang);
+  const url = new URL(location.href);
+  url.searchParams.set('lang', lang);
+  history.replaceState(history.state, '', url);
   applyI18n();
   document.dispatchEvent(new CustomEvent('loket:lang', { detail: { lang } }));
+}
+
+/** A link within the storefront that keeps the page's language. */
+export function withLang(href) {
+  const url = new URL(href, location.href);
+  if (url.origin !== location.origin || !/\.html$|\/$/.test(url.pathname)) return href;
+  url.searchParams.set('lang', getLang());
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /** Translate a key, replacing {placeholders}. Falls back to Dutch, then to the key. */
@@ -57,6 +72,7 @@ export function applyI18n(root = document) {
   document.querySelectorAll('[data-lang]').forEach((btn) => {
     btn.setAttribute('aria-pressed', String(btn.dataset.lang === lang));
   });
+  root.querySelectorAll('a[href^="/"]').forEach((a) => { a.setAttribute('href', withLang(a.getAttribute('href'))); });
   updateBasketCount();
 }
 
@@ -327,17 +343,39 @@ export async function loadJson(path) {
   return api(path.startsWith('/') ? path : `/${path}`);
 }
 
-/** Render a problem (detail + field messages) into a message element. */
+const PROBLEM_BASE = 'https://loket.dev/problems/';
+
+function translated(key) {
+  return STRINGS[getLang()]?.[key] ?? null;
+}
+
+/** A problem in the page's language: by its stable `type` (and each field
+    error by its `code`); the API's English `detail` only when the page has no
+    words for this type. */
+export function problemText(problem) {
+  if (!(problem instanceof ApiProblem)) return problem?.message || t('common.unknown_error');
+  if (problem.isNetwork) return t('common.network_error');
+  const slug = typeof problem.type === 'string' && problem.type.startsWith(PROBLEM_BASE)
+    ? problem.type.slice(PROBLEM_BASE.length) : '';
+  return (slug && translated(`problem.${slug}`)) || problem.detail || t('common.unknown_error');
+}
+
+function fieldErrorText(error) {
+  const field = error.field ? (translated(`field.${error.field}`) ?? error.field) : '';
+  const message = translated(`field_error.${error.code}`) ?? error.message ?? '';
+  return field ? `${field}: ${message}` : message;
+}
+
+/** Render a problem (what went wrong + field messages) into a message element. */
 export function showProblem(el, problem) {
   el.replaceChildren();
   el.className = 'message message-error';
   el.hidden = false;
-  const detail = problem instanceof ApiProblem ? problem.detail : (problem?.message || t('common.unknown_error'));
-  el.append(h('p', {}, detail || t('common.unknown_error')));
+  const text = problemText(problem);
+  el.append(h('p', {}, text));
+  el.dataset.problem = problem instanceof ApiProblem ? problem.type : '';
   const errors = problem instanceof ApiProblem ? problem.errors : [];
-  if (errors.length) {
-    el.append(h('ul', {}, errors.map((e) => h('li', {}, e.field ? `${e.field}: ${e.message ?? ''}` : (e.message ?? '')))));
-  }
+  if (errors.length) el.append(h('ul', {}, errors.map((e) => h('li', {}, fieldErrorText(e)))));
 }
 
 export function showMessage(el, kind, ...content) {
@@ -354,6 +392,8 @@ export function clearMessage(el) {
 
 /* ---------- page chrome ---------- */
 export function initPage() {
+  const fromUrl = new URLSearchParams(location.search).get('lang');
+  if (LANGS.includes(fromUrl)) safeSet(LANG_KEY, fromUrl);  // pages reached without it (back from payment) keep it
   document.querySelectorAll('[data-lang]').forEach((btn) => {
     btn.addEventListener('click', () => setLang(btn.dataset.lang));
   });
@@ -380,9 +420,19 @@ export function renderPriceTypeInputs(container, priceTypes, { max, hint = '', o
     });
     input.addEventListener('input', onChange);
     input.addEventListener('change', onChange);
+    // Steppers: 44 px targets for a thumb, each names what it changes.
+    const step = (delta, symbol, labelKey) => h('button', {
+      type: 'button', class: 'stepper', 'aria-controls': id,
+      'aria-label': t(labelKey, { label: pt.label || pt.code }),
+      onclick: () => {
+        const now = Number.parseInt(input.value, 10);
+        input.value = String(Math.min(max, Math.max(0, (Number.isFinite(now) ? now : 0) + delta)));
+        onChange();
+      }
+    }, symbol);
     return h('div', { class: 'price-type' },
       h('label', { for: id }, pt.label || pt.code),
       h('span', { class: 'price', id: `${id}-price` }, formatMoney(pt.amount), h('span', { class: 'visually-hidden' }, ` ${t('event.each')}`)),
-      input);
+      h('span', { class: 'quantity' }, step(-1, '−', 'event.fewer'), input, step(1, '+', 'event.more')));
   }));
 }

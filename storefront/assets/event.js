@@ -1,7 +1,7 @@
 // Event detail: performances with availability, quantities per price type, reserve (hold).
 import {
-  initPage, onLangChange, t, tn, h, api, loadJson, formatMoney, formatDateTime, formatTime,
-  applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, ApiProblem, renderPriceTypeInputs
+  initPage, onLangChange, getLang, t, tn, h, api, loadJson, formatMoney, formatDateTime, formatTime,
+  applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, ApiProblem, renderPriceTypeInputs, withLang
 } from './core.js';
 
 const MAX_PER_TYPE = 10;
@@ -51,26 +51,67 @@ function selectable(p) {
 
 function queueHref(p) {
   const qs = new URLSearchParams({ venue: venueSlug, event: eventId, performance: p.performance_id });
-  return `/queue.html?${qs}`;
+  return withLang(`/queue.html?${qs}`);
 }
 
 /* ---------- rendering ---------- */
+/** Title and description in the page's language; Dutch (the event's own) when the venue gave no other. */
+function textsOf(ev) {
+  const texts = ev.texts || { nl: { title: ev.title, description: ev.description } };
+  const lang = getLang();
+  if (texts[lang]) return { ...texts[lang], lang, fallback: false };
+  return { ...(texts.nl || { title: ev.title, description: ev.description }), lang: 'nl', fallback: lang !== 'nl' };
+}
+
+function heroImage(image) {
+  if (!image || !Array.isArray(image.widths) || !image.widths.length) return null;
+  const src = (w) => `/${image.key}-${w}.${image.format}`;
+  const widths = [...image.widths].sort((a, b) => a - b);
+  return h('img', {
+    class: 'event-hero', src: src(widths[widths.length - 1]), srcset: widths.map((w) => `${src(w)} ${w}w`).join(', '),
+    sizes: '(min-width: 1120px) 1088px, 100vw', alt: '', width: image.width, height: image.height, fetchpriority: 'high'
+  });
+}
+
+function venueBlock(venue) {
+  const name = venue.name || venueSlug;
+  return h('div', { class: 'venue-block' },
+    h('p', { class: 'venue-tag' },
+      venue.logo ? h('img', { class: 'venue-logo', src: `/${venue.logo}`, alt: '', width: 48, height: 48 }) : null,
+      venue.website ? h('a', { href: venue.website, rel: 'noopener' }, name) : name),
+    venue.address_line
+      ? h('address', { class: 'venue-address' },
+        h('span', { class: 'visually-hidden' }, `${t('event.address')}: `), venue.address_line, ' · ',
+        h('a', { class: 'map-link', href: venue.map_url, rel: 'noopener' }, t('event.map')))
+      : (venue.city ? h('p', { class: 'muted' }, venue.city) : null));
+}
+
+function facts(ev) {
+  const items = [];
+  if (ev.genre) items.push(h('li', { class: 'genre' }, t(`genre.${ev.genre}`)));
+  if (ev.hall) items.push(h('li', {}, `${t('event.hall')}: ${ev.hall}`));
+  if (ev.duration_minutes) items.push(h('li', {}, t('event.duration', { n: ev.duration_minutes })));
+  if (ev.age_advice !== null && ev.age_advice !== undefined) {
+    items.push(h('li', {}, ev.age_advice > 0 ? t('event.age', { n: ev.age_advice }) : t('event.age_all')));
+  }
+  return h('ul', { class: 'event-facts', 'aria-label': t('event.facts') }, items);
+}
+
 function renderDetail() {
   const ev = state.event;
   const venue = ev.venue || {};
+  const texts = textsOf(ev);
   applyAccent(document.body, venue.brand_color);
-  document.title = `${ev.title} — ${t('site.title')}`;
-  const paragraphs = String(ev.description || '').split(/\n{2,}/).map((s) => s.trim()).filter(Boolean);
-  articleEl.replaceChildren(
-    h('p', { class: 'venue-tag' },
-      venue.website ? h('a', { href: venue.website, rel: 'noopener', target: '_blank' }, venue.name || venueSlug) : (venue.name || venueSlug),
-      venue.city ? h('span', { class: 'muted' }, ` · ${venue.city}`) : null),
-    h('h1', {}, ev.title),
-    h('p', { class: 'event-meta' },
-      ev.hall ? h('span', {}, `${t('event.hall')}: ${ev.hall}`) : null,
-      ev.category ? h('span', { class: 'category' }, ev.category) : null),
-    h('div', { class: 'event-description' }, paragraphs.map((p) => h('p', {}, p)))
-  );
+  document.title = `${texts.title} — ${t('site.title')}`;
+  const paragraphs = String(texts.description || '').split(/\n{2,}/).map((s) => s.trim()).filter(Boolean);
+  articleEl.replaceChildren(...[
+    heroImage(ev.image),
+    venueBlock(venue),
+    h('h1', { lang: texts.lang }, texts.title),
+    facts(ev),
+    texts.fallback ? h('p', { class: 'notice', id: 'only-dutch' }, t('event.only_dutch')) : null,
+    h('div', { class: 'event-description', lang: texts.lang }, paragraphs.map((p) => h('p', {}, p)))
+  ].filter(Boolean));
   articleEl.setAttribute('aria-busy', 'false');
 }
 
@@ -227,9 +268,9 @@ async function reserve(e) {
     priceTypesEl.querySelectorAll('input[data-code]').forEach((input) => { input.value = '0'; });
     const n = Number.isFinite(hold?.quantity) ? hold.quantity : count;
     showMessage(confirmEl, 'success',
-      h('p', {}, h('strong', {}, tn('event.reserved', n, { title: hold?.event_title || state.event.title }))),
+      h('p', {}, h('strong', {}, tn('event.reserved', n, { title: textsOf(state.event).title }))),
       hold?.expires_at ? h('p', {}, t('event.reserved_hint', { time: formatTime(hold.expires_at) })) : '',
-      h('p', {}, h('a', { href: '/basket.html', class: 'button button-primary', id: 'to-basket' }, t('event.to_basket'))));
+      h('p', {}, h('a', { href: withLang('/basket.html'), class: 'button button-primary', id: 'to-basket' }, t('event.to_basket'))));
     confirmEl.querySelector('#to-basket')?.focus();
   } catch (err) {
     // Only keep the key for retries of the very same request when the outcome is unknown.
