@@ -72,6 +72,42 @@ class Site:
     def url(self, path: str) -> str:
         return self.base + (path if path.startswith("/") else "/" + path)
 
+    def plain_events_of_two_venues(self) -> list[tuple[dict, dict, dict]]:
+        """(event, its first sellable performance, its first price type) at two
+        venues, sold without a waiting room: found in the catalogue as a buyer would."""
+        import requests
+
+        catalogue = requests.get(self.url("/catalogue/network.json"), timeout=10).json()
+        chosen: dict[str, tuple[dict, dict, dict]] = {}
+        for summary in catalogue["events"]:
+            event = requests.get(self.url(summary["url"]), timeout=10).json()
+            sellable = [p for p in event["performances"]
+                        if not p.get("onsale") and p.get("availability") != "sold_out"]
+            if event["venue"]["slug"] not in chosen and sellable and event.get("price_types"):
+                chosen[event["venue"]["slug"]] = (event, sellable[0], event["price_types"][0])
+            if len(chosen) == 2:
+                return list(chosen.values())
+        raise AssertionError("the demo has plain events at two venues")
+
+    def to_payment_page(self, page, name: str, email: str) -> list[tuple[dict, dict, dict]]:
+        """In `page`: one ticket at each of two venues into the basket, check
+        out as `name`/`email`, up to the Stripe emulator's page (its "#pay"
+        button). Returns what was bought, as `plain_events_of_two_venues`."""
+        chosen = self.plain_events_of_two_venues()
+        for event, _, price_type in chosen:
+            page.goto(self.url(f"/event.html?venue={event['venue']['slug']}&event={event['event_id']}"))
+            page.wait_for_selector("#booking:not([hidden])")
+            page.fill(f"#qty-{price_type['code']}", "1")
+            page.click("#reserve")
+            page.wait_for_selector("#confirmation:not([hidden])")
+        page.goto(self.url("/basket.html"))
+        page.wait_for_selector("#checkout-section:not([hidden])")
+        page.fill("#buyer-name", name)
+        page.fill("#buyer-email", email)
+        page.click("#checkout")
+        page.wait_for_selector("#pay")
+        return chosen
+
 
 @pytest.fixture(scope="session")
 def site():

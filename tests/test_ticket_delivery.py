@@ -117,3 +117,17 @@ def test_when_ses_refuses_to_answer_the_mail_is_retried_and_still_sent_once(api,
         sales.settle_basket(bootstrap.network(), bootstrap.worker_store, checkout["basket_id"])
     assert api.basket(checkout).data["status"] == "paid"
     assert len(mails_to(buyer)) == 1 and OrderDeliveryStore(store).get(order_id)["mail_state"] == "sent"
+
+
+def test_a_venue_role_reads_only_its_own_venues_documents(api, loket):
+    import pytest
+
+    bought = api.buy(api.new_event("cc-reien"), 1, email=f"piet.{uuid.uuid4().hex[:8]}@example.be")
+    order_id = bought["basket"]["orders"][0]["order_id"]
+    theirs = OrderDeliveryStore(bootstrap.worker_store("cc-reien")).get(order_id)["documents"][0]["key"]
+    mine = OrderDeliveryStore(bootstrap.worker_store("concertzaal"))
+    with pytest.raises(ClientError) as refused:
+        mine.get_document(theirs)
+    assert refused.value.response["Error"]["Code"] in ("AccessDenied", "403")
+    # A link signed by another venue's role opens nothing either.
+    assert requests.get(mine.signed_link(theirs, "tickets.pdf", "application/pdf", 60), timeout=10).status_code == 403

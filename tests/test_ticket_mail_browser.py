@@ -21,21 +21,6 @@ from axe_playwright_python.sync_playwright import Axe
 from tests.test_ticket_documents import decoded_qr_codes
 
 
-def _plain_events_of_two_venues(site) -> list[tuple[dict, dict, dict]]:
-    """(event, performance, price type) at two venues, sold without a waiting room."""
-    catalogue = requests.get(site.url("/catalogue/network.json"), timeout=10).json()
-    chosen: dict[str, tuple[dict, dict, dict]] = {}
-    for summary in catalogue["events"]:
-        event = requests.get(site.url(summary["url"]), timeout=10).json()
-        venue = event["venue"]["slug"]
-        sellable = [p for p in event["performances"] if not p.get("onsale") and p.get("availability") != "sold_out"]
-        if venue not in chosen and sellable and event.get("price_types"):
-            chosen[venue] = (event, sellable[0], event["price_types"][0])
-        if len(chosen) == 2:
-            return list(chosen.values())
-    raise AssertionError("the demo has plain events at two venues")
-
-
 def _mails_to(site, address: str) -> list[tuple[str, email.message.EmailMessage]]:
     moto = re.search(r"AWS \(moto\)\s+(\S+)", "".join(site.output.lines)).group(1)
     found = []
@@ -57,25 +42,13 @@ def _clerk_checks(site, venue: str, code: str) -> dict:
 
 def test_a_paid_two_venue_basket_mails_each_venues_tickets_which_open_and_scan(browser, site, artifacts):
     buyer = f"e.tickets.{uuid.uuid4().hex[:8]}@example.be"
-    chosen = _plain_events_of_two_venues(site)
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(20_000)
     try:
         page.goto(site.url("/"))
         page.click("button[data-lang='en']")  # the buyer reads English: so will their mails
-        for event, _, price_type in chosen:
-            page.goto(site.url(f"/event.html?venue={event['venue']['slug']}&event={event['event_id']}"))
-            page.wait_for_selector("#booking:not([hidden])")
-            page.fill(f"#qty-{price_type['code']}", "1")
-            page.click("#reserve")
-            page.wait_for_selector("#confirmation:not([hidden])")
-        page.goto(site.url("/basket.html"))
-        page.wait_for_selector("#checkout-section:not([hidden])")
-        page.fill("#buyer-name", "Eva Tickets")
-        page.fill("#buyer-email", buyer)
-        page.click("#checkout")
-        page.wait_for_selector("#pay")  # the Stripe emulator's hosted page
+        chosen = site.to_payment_page(page, "Eva Tickets", buyer)
         paid_at = time.monotonic()
         page.click("#pay")
 
