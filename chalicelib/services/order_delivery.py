@@ -38,7 +38,7 @@ ICS_TYPE = "text/calendar"
 def branding_of(network: NetworkStore, store: VenueStore, language: str) -> tuple[documents.Branding, list[str]]:
     """The venue's branding and reply-to from its profile; its registered
     name and colour when it has set no profile yet."""
-    profile = store.get_profile() if hasattr(store, "get_profile") else None
+    profile = store.get_profile()
     if profile is None:
         venue = network.get_venue(store.venue) or {}
         colour = venue.get("brand_color") or "#1d4ed8"
