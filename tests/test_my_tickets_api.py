@@ -62,8 +62,9 @@ def ask_link(api, to: str, language: str = "nl", client: dict | None = None, key
     return api.call("POST", "/my-tickets/link", {"email": to, "language": language}, headers=headers, buyer="")
 
 
-def open_link(api, link: str):
-    return api.call("POST", "/my-tickets/session", {"link": link}, buyer="")
+def open_link(api, link: str, key: str | None = None):
+    return api.call("POST", "/my-tickets/session", {"link": link}, buyer="",
+                    headers={"Idempotency-Key": key} if key else None)
 
 
 def my_tickets(api, session: str):
@@ -111,11 +112,15 @@ def test_the_link_opens_the_buyers_tickets_at_both_venues_once(api, buyer):
     assert buyer["email"] not in message.get_body(("plain",)).get_content().split("#link=")[1]
     link = link_in(message)
 
-    opened = open_link(api, link)
+    key = str(uuid.uuid4())
+    opened = open_link(api, link, key)
     assert opened.status_code == 201, opened.data
     assert opened.data["language"] == "fr"
     again = open_link(api, link)
     assert again.status_code == 410 and again.data["type"].endswith("/link-used")
+    assert open_link(api, link, str(uuid.uuid4())).status_code == 410
+    retried = open_link(api, link, key)  # the first request again, its answer lost: it gets a session too
+    assert retried.status_code == 201 and retried.data["language"] == "fr"
 
     mine = my_tickets(api, opened.data["session"])
     assert mine.status_code == 200, mine.data

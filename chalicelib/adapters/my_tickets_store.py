@@ -7,7 +7,8 @@ In the venue's table (on the venue's role, through its VenueStore):
                                        (`sent`, `request_keys`; expires with `ttl`)
   ORDER#{order} / MYTICKETS#RESEND     the last re-send of the order's confirmation
 In the network table (no personal data):
-  MYTICKETS#LINK#{token id} / USED     a link that was used (single use); expires with the link
+  MYTICKETS#LINK#{token id} / USED     a link that was used (single use), with a hash of the request's
+                                       Idempotency-Key (a lost answer may be asked again); expires with the link
   MYTICKETS#CLIENT#{key} / {window}    link requests of one client in one window, under a
                                        keyed hash of client and window (domain/my_tickets.py)
 Nothing here joins one venue's customers to another's: each venue is asked
@@ -111,12 +112,15 @@ class LinkLedger:
     def __init__(self, network: NetworkStore) -> None:
         self.db, self.table = network.db, network.table
 
-    def use_once(self, token_id: str, expires_at: int) -> bool:
-        """True the first time a link is used, False ever after (until it has expired anyway)."""
+    def use_once(self, token_id: str, expires_at: int, request_key_hash: str) -> bool:
+        """True the first time a link is used, and for a retry of that same
+        request (its Idempotency-Key, hashed); False for anyone else."""
         try:
             self.db.put_item(TableName=self.table,
-                             Item=marshal({"pk": f"MYTICKETS#LINK#{token_id}", "sk": "USED", "ttl": expires_at}),
-                             ConditionExpression="attribute_not_exists(pk)")
+                             Item=marshal({"pk": f"MYTICKETS#LINK#{token_id}", "sk": "USED", "ttl": expires_at,
+                                           "request_key_hash": request_key_hash}),
+                             ConditionExpression="attribute_not_exists(pk) OR request_key_hash = :k",
+                             ExpressionAttributeValues=values(k=request_key_hash))
             return True
         except ClientError as error:
             if is_condition_failure(error):

@@ -1,7 +1,8 @@
 """'My tickets' without an account (services/my_tickets.py, docs/my-tickets.md).
 
   POST /my-tickets/link      {email, language}: 202 whether or not the address is known
-  POST /my-tickets/session   {link}: uses the one-time link, answers a short session
+  POST /my-tickets/session   {link}: uses the one-time link, answers a short session (a retry
+                             with the same Idempotency-Key gets one too)
   GET  /my-tickets           (X-My-Tickets-Session) the buyer's tickets at every venue
   POST /my-tickets/{venue}/orders/{order_id}/resend   that venue sends the confirmation again
 
@@ -51,8 +52,10 @@ def open_link():
     from chalicelib.api.my_tickets_models import OpenLink
     from chalicelib.services import my_tickets as service
 
-    opened = parse(my_tickets.current_request, OpenLink)
-    return json_response(service.open_link(bootstrap.network(), opened.link), 201, headers=NO_STORE)
+    request = my_tickets.current_request
+    opened = parse(request, OpenLink)
+    return json_response(service.open_link(bootstrap.network(), opened.link, idempotency_key(request, required=False)),
+                         201, headers=NO_STORE)
 
 
 @route(my_tickets, "/my-tickets", methods=["GET"], venue_access="public")

@@ -22,7 +22,7 @@ from chalicelib.adapters import secrets
 from chalicelib.adapters.my_tickets_store import CustomerTickets, LinkLedger
 from chalicelib.adapters.network_store import NetworkStore
 from chalicelib.adapters.venue_store import VenueStore
-from chalicelib.domain import my_tickets as rules
+from chalicelib.domain import my_tickets as rules, tokens
 from chalicelib.domain.model import utcnow
 from chalicelib.errors import (
     Conflict,
@@ -151,8 +151,11 @@ def _mail_link(email: str, language: str, url: str) -> None:
 
 
 # -- using the link ---------------------------------------------------------------------
-def open_link(network: NetworkStore, link: str, now: datetime | None = None) -> dict[str, Any]:
-    """Use a link once: it becomes a session for SESSION_SECONDS; the link itself is spent."""
+def open_link(network: NetworkStore, link: str, request_key: str | None = None,
+              now: datetime | None = None) -> dict[str, Any]:
+    """Use a link once: it becomes a session for SESSION_SECONDS; the link itself
+    is spent. Only a retry of the same request (same Idempotency-Key, whose answer
+    was lost) gets a session from it again."""
     now_s = (now or utcnow()).timestamp()
     key = secrets.token_signing_key()
     try:
@@ -162,7 +165,8 @@ def open_link(network: NetworkStore, link: str, now: datetime | None = None) -> 
     if opened is None:
         raise LinkInvalid("This link is not valid. Copy it completely from the e-mail, or ask for a new one.")
     # Kept a day past the link's expiry, after which the link is refused as expired anyway.
-    if not LinkLedger(network).use_once(opened.token_id, opened.expires_at + 86400):
+    key_hash = tokens.token_hash(request_key or uuid.uuid4().hex)
+    if not LinkLedger(network).use_once(opened.token_id, opened.expires_at + 86400, key_hash):
         raise LinkUsed("This link was already used. Ask for a new one.")
     expires_at = int(now_s) + rules.SESSION_SECONDS
     return {"session": rules.seal(key, rules.SESSION, opened.email, opened.language, expires_at),

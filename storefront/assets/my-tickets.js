@@ -182,16 +182,32 @@ function linkFromFragment() {
   return match ? match[1] : null;
 }
 
+const OPEN_ATTEMPTS = 3;
+
+function retryable(err) {
+  return err instanceof ApiProblem && (err.isNetwork || err.status >= 500);
+}
+
 async function useLink(link) {
   // Out of the address bar and the history at once: the link is spent now.
   history.replaceState(null, '', location.pathname + location.search);
-  try {
-    const opened = await api('/api/my-tickets/session', { method: 'POST', body: { link } });
-    keepSession(opened.session);
-    await loadTickets();
-  } catch (err) {
-    showAsk();
-    sayProblem(err);
+  // A lost answer is asked again with the same key: the server lets only that retry use the link again.
+  const key = uuid();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const opened = await api('/api/my-tickets/session', { method: 'POST', body: { link }, headers: { 'Idempotency-Key': key } });
+      keepSession(opened.session);
+      await loadTickets();
+      return;
+    } catch (err) {
+      if (attempt < OPEN_ATTEMPTS && retryable(err)) {
+        await new Promise((resolve) => { setTimeout(resolve, 500 * attempt); });
+        continue;
+      }
+      showAsk();
+      sayProblem(err);
+      return;
+    }
   }
 }
 
