@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 staff = Blueprint(__name__)
 
+# Image uploads take PNG or JPEG; JSON is accepted too so that the route gate
+# answers first (404 to outsiders, as on every venue route) and the view then
+# refuses anything that is not an image with a 422.
+IMAGE_UPLOAD_TYPES = ["image/png", "image/jpeg", "application/json"]
+
 
 def _audit(store, caller: identity.Staff, venue: str, *, action: str, subject: dict[str, Any], route: str,
            purpose: str) -> None:
@@ -93,7 +98,7 @@ def update_event(venue, event_id, *, store, caller):
 
 
 @route(staff, "/venues/{venue}/events/{event_id}/image", methods=["PUT"], venue_access="lead",
-       content_types=["image/png", "image/jpeg"])
+       content_types=IMAGE_UPLOAD_TYPES)
 def set_event_image(venue, event_id, *, store, caller):
     """The event's picture, sent as the raw PNG/JPEG body; the catalogue serves it in a few widths."""
     from chalicelib.services import events
@@ -200,7 +205,7 @@ def set_profile(venue, *, store, caller):
 
 
 @route(staff, "/venues/{venue}/images", methods=["POST"], venue_access="lead",
-       content_types=["image/png", "image/jpeg"])
+       content_types=IMAGE_UPLOAD_TYPES)
 def upload_image(venue, *, store, caller):
     """An event picture (`?purpose=event`, the default) or the venue's logo
     (`?purpose=logo`), sent as the raw PNG/JPEG body: resized and published
