@@ -81,6 +81,7 @@ Loket is running ({seeded['venues']} venues, {seeded['events']} events) after {t
   Catalogue       {public_url}/catalogue/network.json
   API             {public_url}/api  (chalice local on :{api_port})
   Stripe (test)   {stack.stripe.url}
+  Outbox          {public_url}/outbox  (every mail SES sent, with its tickets)
   AWS (moto)      {stack.aws.endpoint}
 
   Staff sign-in   POST {public_url}/api/staff/session  password '{demo.DEMO_PASSWORD}'

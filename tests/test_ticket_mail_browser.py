@@ -68,6 +68,8 @@ def test_a_paid_two_venue_basket_mails_each_venues_tickets_which_open_and_scan(b
                                timeout=30_000)
         assert page.locator(".mail-state").first.inner_text() == "We also e-mailed your tickets to the address you gave."
         page.screenshot(path=str(artifacts / "1-order-with-documents.png"), full_page=True)
+        axe = Axe().run(page)
+        assert axe.violations_count == 0, axe.generate_report()
         order_links = page.eval_on_selector_all(".document-link", "els => els.map(a => [a.dataset.kind, a.href])")
         assert sorted(kind for kind, _ in order_links) == ["ics", "ics", "pdf", "pdf"]
         order_pdf = context.request.get(next(href for kind, href in order_links if kind == "pdf"))
