@@ -93,7 +93,8 @@ def test_only_the_venues_lead_reads_or_sets_the_profile(api):
 
 def test_images_that_are_not_images_are_refused(api):
     lead = api.token("club-kaap-lead")
-    for raw, content_type in [(b"not a picture", "image/png"), (_png(20, 20), "image/png"), (_png(), "image/jpeg")]:
+    for raw, content_type in [(b"not a picture", "image/png"), (_png(20, 20), "image/png"), (_png(), "image/jpeg"),
+                              (b'{"image": "x"}', "application/json")]:
         answer = api.call("POST", "/venues/club-kaap/images", raw=raw, token=lead, headers={"Content-Type": content_type})
         assert answer.status_code == 422, answer.data
     wrong_purpose = api.call("POST", "/venues/club-kaap/images?purpose=banner", raw=_png(), token=lead,

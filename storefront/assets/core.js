@@ -390,6 +390,16 @@ export function clearMessage(el) {
   el.hidden = true;
 }
 
+/** An uploaded picture in the catalogue (`{key}-{width}.{format}` per width):
+    its smallest and largest file and the srcset that lets the browser choose. */
+export function pictureSources(image) {
+  if (!image || !Array.isArray(image.widths) || !image.widths.length) return null;
+  const widths = [...image.widths].sort((a, b) => a - b);
+  const file = (w) => `/${image.key}-${w}.${image.format}`;
+  return { smallest: file(widths[0]), largest: file(widths[widths.length - 1]),
+    srcset: widths.map((w) => `${file(w)} ${w}w`).join(', ') };
+}
+
 /* ---------- page chrome ---------- */
 export function initPage() {
   const fromUrl = new URLSearchParams(location.search).get('lang');

@@ -1,7 +1,8 @@
 // Event detail: performances with availability, quantities per price type, reserve (hold).
 import {
   initPage, onLangChange, getLang, t, tn, h, api, loadJson, formatMoney, formatDateTime, formatTime,
-  applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, ApiProblem, renderPriceTypeInputs, withLang
+  applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, ApiProblem, renderPriceTypeInputs, withLang,
+  pictureSources
 } from './core.js';
 
 const MAX_PER_TYPE = 10;
@@ -64,11 +65,10 @@ function textsOf(ev) {
 }
 
 function heroImage(image) {
-  if (!image || !Array.isArray(image.widths) || !image.widths.length) return null;
-  const src = (w) => `/${image.key}-${w}.${image.format}`;
-  const widths = [...image.widths].sort((a, b) => a - b);
+  const sources = pictureSources(image);
+  if (!sources) return null;
   return h('img', {
-    class: 'event-hero', src: src(widths[widths.length - 1]), srcset: widths.map((w) => `${src(w)} ${w}w`).join(', '),
+    class: 'event-hero', src: sources.largest, srcset: sources.srcset,
     sizes: '(min-width: 1120px) 1088px, 100vw', alt: '', width: image.width, height: image.height, fetchpriority: 'high'
   });
 }

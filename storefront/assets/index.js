@@ -3,7 +3,7 @@
 // URL (with the language), so a shared or reloaded link shows the same list.
 import {
   initPage, onLangChange, getLang, t, tn, h, loadJson, formatMoney, formatDateTime,
-  applyAccent, showProblem, param, withLang
+  applyAccent, showProblem, param, withLang, pictureSources
 } from './core.js';
 import { parseDateQuery, brusselsDay, weekendOf, inRange, normalise } from './datesearch.js';
 
@@ -121,11 +121,10 @@ function renderSelects() {
 }
 
 function picture(image, alt, sizes) {
-  if (!image || !Array.isArray(image.widths) || !image.widths.length) return null;
-  const src = (w) => `/${image.key}-${w}.${image.format}`;
-  const widths = [...image.widths].sort((a, b) => a - b);
+  const sources = pictureSources(image);
+  if (!sources) return null;
   return h('img', {
-    class: 'event-card-image', src: src(widths[0]), srcset: widths.map((w) => `${src(w)} ${w}w`).join(', '),
+    class: 'event-card-image', src: sources.smallest, srcset: sources.srcset,
     sizes, alt, width: image.width, height: image.height, loading: 'lazy', decoding: 'async'
   });
 }
