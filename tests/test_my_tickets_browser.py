@@ -130,3 +130,4 @@ def test_a_buyer_sees_the_same_tickets_through_a_one_time_link_in_a_fresh_browse
         assert page.locator(".ticket-code").count() == 0
         assert page.is_visible("#ask-form")
         page.screenshot(path=str(artifacts / "6-link-used.png"), full_page=True)
+        assert Axe().run(page).violations_count == 0
