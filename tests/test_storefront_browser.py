@@ -333,6 +333,12 @@ PAINT = """() => {
     first_contentful_paint_ms: fcp ? Math.round(fcp.startTime) : null,
     bytes_transferred: nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0),
     requests: 1 + resources.length,
+    bytes_by_kind: resources.reduce((kinds, r) => {
+      const kind = r.name.endsWith('.js') ? 'script' : r.name.endsWith('.css') ? 'css' : r.name.endsWith('.json') ? 'catalogue'
+        : r.initiatorType === 'img' ? 'images' : r.initiatorType;
+      kinds[kind] = (kinds[kind] || 0) + r.transferSize;
+      return kinds;
+    }, { html: nav.transferSize }),
   };
 }"""
 

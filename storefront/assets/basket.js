@@ -2,7 +2,7 @@
 import {
   initPage, onLangChange, getLang, t, h, api, loadJson, formatMoney, formatDateTime, formatCountdown,
   applyAccent, showProblem, showMessage, clearMessage, param, uuid, getBasket, replaceHold,
-  removeHold, storeBasketToken, getBasketToken, ApiProblem, withLang
+  removeHold, storeBasketToken, getBasketToken, ApiProblem, withLang, problemText, fieldErrorMessage
 } from './core.js';
 
 const basketEl = document.getElementById('basket');
@@ -253,13 +253,13 @@ async function checkout(e) {
       const others = await revalidateAll();
       const expired = [...named, ...others.filter((o) => !named.some((n) => n.hold_id === o.hold_id))];
       const titles = expired.map(holdTitle).join(', ');
-      showMessage(messageEl, 'error', err.detail, titles ? t('basket.hold_expired', { title: titles }) : '');
+      showMessage(messageEl, 'error', problemText(err), titles ? t('basket.hold_expired', { title: titles }) : '');
       render();
     } else {
       showProblem(messageEl, err);
       for (const fe of err?.errors || []) {
-        if (/email/i.test(fe.field || '')) setFieldError(emailEl, fe.message);
-        else if (/name/i.test(fe.field || '')) setFieldError(nameEl, fe.message);
+        if (/email/i.test(fe.field || '')) setFieldError(emailEl, fieldErrorMessage(fe));
+        else if (/name/i.test(fe.field || '')) setFieldError(nameEl, fieldErrorMessage(fe));
       }
     }
   } finally {

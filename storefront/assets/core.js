@@ -360,10 +360,14 @@ export function problemText(problem) {
   return (slug && translated(`problem.${slug}`)) || problem.detail || t('common.unknown_error');
 }
 
+/** What is wrong with one field, in the page's language where the page knows the error's code. */
+export function fieldErrorMessage(error) {
+  return translated(`field_error.${error.code}`) ?? error.message ?? '';
+}
+
 function fieldErrorText(error) {
   const field = error.field ? (translated(`field.${error.field}`) ?? error.field) : '';
-  const message = translated(`field_error.${error.code}`) ?? error.message ?? '';
-  return field ? `${field}: ${message}` : message;
+  return field ? `${field}: ${fieldErrorMessage(error)}` : fieldErrorMessage(error);
 }
 
 /** Render a problem (what went wrong + field messages) into a message element. */
