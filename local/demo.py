@@ -149,7 +149,7 @@ def performance_time(when: int | str, now: datetime | None = None) -> datetime:
     if when == "today":
         evening = datetime.combine(today, time(20, 0), tzinfo=BRUSSELS)
         later = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        return max(evening, min(later, datetime.combine(today, time(23, 30), tzinfo=BRUSSELS)))
+        return max(evening, min(later, datetime.combine(today, time(23, 59), tzinfo=BRUSSELS)))
     if when in ("saturday", "sunday"):
         saturday = today + timedelta(days=(5 - today.weekday()) % 7)
         day = saturday if when == "saturday" else saturday + timedelta(days=1)
