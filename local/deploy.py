@@ -57,7 +57,33 @@ def harden_template(template: dict) -> dict:
     for secret, variable in settings.SECRET_PARAMETER_VARIABLES.items():
         variables[variable] = {"Fn::Sub": settings.secret_parameter_name("${Stage}", secret)}
     template["Resources"].update(gateway_responses())
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        # Names the rest of Loket relies on: venue stacks map their on-sale
+        # queue to loket-{stage}-onsale_worker (settings.onsale_worker_arn),
+        # the alarms and the log policy name loket-{stage}-*. Without them SAM
+        # would invent names.
+        name = FUNCTION_NAMES.get(logical_id, _snake(logical_id))
+        resource["Properties"]["FunctionName"] = {"Fn::Sub": f"loket-${{Stage}}-{name}"}
+        # The platform's API role by its name (platform.yaml ApiFunctionRole),
+        # never the placeholder chalice needs in .chalice/config.json.
+        resource["Properties"]["Role"] = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/loket-${Stage}-api"}
+    api = template["Resources"].get("RestAPI", {}).get("Properties", {})
+    if "DefinitionBody" in api:
+        # The API's name is the ApiName dimension of its metrics and alarms: one per stage.
+        api["DefinitionBody"].setdefault("info", {})["title"] = {"Fn::Sub": "loket-${Stage}"}
+        api["Name"] = {"Fn::Sub": "loket-${Stage}"}
     return template
+
+
+FUNCTION_NAMES = {"APIHandler": "api_handler"}
+
+
+def _snake(logical_id: str) -> str:
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).lower()
 
 
 def gateway_responses() -> dict:
