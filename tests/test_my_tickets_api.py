@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import re
 import statistics
+import threading
 import time
 import uuid
 from email import policy
@@ -248,3 +249,30 @@ def test_nobody_has_an_order_re_sent_that_is_not_theirs_or_not_at_that_venue(api
                           headers={"X-My-Tickets-Session": session}, buyer="")
         assert answer.status_code == 404 and answer.data["type"].endswith("/not-found"), answer.data
     assert api.call("POST", f"/my-tickets/club-kaap/orders/{order['order_id']}/resend", buyer="").status_code == 401
+
+
+def test_a_venue_that_does_not_answer_in_time_is_named_and_the_others_still_answer(api, monkeypatch):
+    from chalicelib.adapters.my_tickets_store import CustomerTickets
+    from chalicelib.services import my_tickets as service
+
+    to = address("traag")
+    api.buy(api.new_event("cc-reien"), email=to)
+    api.buy(api.new_event("stadsloket"), email=to)
+    stuck = threading.Event()
+    asked = CustomerTickets.customer_of
+
+    def customer_of(self, email):
+        if self.venue == "cc-reien":
+            stuck.wait(timeout=30)  # this venue hangs until the test has its answer
+        return asked(self, email)
+
+    monkeypatch.setattr(CustomerTickets, "customer_of", customer_of)
+    monkeypatch.setattr(service, "VENUE_ANSWER_SECONDS", 0.5)
+    try:
+        started = time.monotonic()
+        shown = my_tickets(api, session_for(to)).data
+        assert time.monotonic() - started < 5
+        assert {o["venue"] for o in shown["orders"]} == {"stadsloket"}
+        assert shown["unavailable"] == ["cc-reien"]
+    finally:
+        stuck.set()

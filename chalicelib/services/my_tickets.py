@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -42,30 +43,44 @@ StoreFor = Callable[[str], VenueStore]
 # The slowest ordinary request (four venues asked, one mail sent) takes well
 # under this locally and in AWS; every request is answered after it.
 ANSWER_FLOOR_SECONDS = 1.0
+# A venue that has not answered by then is left out (named `unavailable`).
+VENUE_ANSWER_SECONDS = 3.0
 
 
 def _active_venues(network: NetworkStore) -> list[dict[str, Any]]:
     return sorted((v for v in network.list_venues() if v.get("status") == "active"), key=lambda v: v["slug"])
 
 
-def _each_venue(network: NetworkStore, stores: StoreFor, email: str) -> tuple[list[tuple[dict, CustomerTickets, str]], list[str]]:
-    """(venue, its customers, customer id) for every active venue that knows
-    the address, and the venues that could not be asked. One venue's trouble
-    does not stop the others."""
-    known, unavailable = [], []
-    for venue in _active_venues(network):
+def _ask_venues(network: NetworkStore, stores: StoreFor,
+                question: Callable[[CustomerTickets], Any]) -> tuple[list[tuple[dict, Any]], list[str]]:
+    """Ask every active venue at once, each on its own role: (venue, answer) for
+    each venue whose answer is not None, and the venues that failed or did not
+    answer within VENUE_ANSWER_SECONDS. A slow or broken venue neither stops nor
+    slows the others' answers."""
+    venues = _active_venues(network)
+    if not venues:
+        return [], []
+    pool = ThreadPoolExecutor(max_workers=len(venues), thread_name_prefix="my-tickets")
+    asked = {pool.submit(lambda slug: question(CustomerTickets(stores(slug))), venue["slug"]): venue for venue in venues}
+    _, late = wait(asked, timeout=VENUE_ANSWER_SECONDS)
+    pool.shutdown(wait=False, cancel_futures=True)  # a late venue's answer is not waited for
+    answers, unavailable = [], []
+    for future, venue in asked.items():
+        if future in late:
+            logger.warning("venue did not answer my tickets in time", extra={"venue": venue["slug"]})
+            unavailable.append(venue["slug"])
+            continue
         try:
-            customers = CustomerTickets(stores(venue["slug"]))
-            customer_id = customers.customer_of(email)
+            answer = future.result()
         except NotFound:
             continue  # deactivated between the list and the question
         except Exception:
             logger.exception("venue could not be asked for my tickets", extra={"venue": venue["slug"]})
             unavailable.append(venue["slug"])
             continue
-        if customer_id:
-            known.append((venue, customers, customer_id))
-    return known, unavailable
+        if answer is not None:
+            answers.append((venue, answer))
+    return answers, sorted(unavailable)
 
 
 # -- asking for a link ------------------------------------------------------------------
@@ -93,7 +108,12 @@ def request_link(network: NetworkStore, stores: StoreFor, *, email: str, languag
 
 def _send_link_if_known(network: NetworkStore, stores: StoreFor, key: bytes, email: str, language: str,
                         request_key: str, now_s: float) -> None:
-    known, _ = _each_venue(network, stores, email)
+    def customer(customers: CustomerTickets) -> tuple[CustomerTickets, str] | None:
+        customer_id = customers.customer_of(email)
+        return (customers, customer_id) if customer_id else None
+
+    known = [(venue, customers, customer_id)
+             for venue, (customers, customer_id) in _ask_venues(network, stores, customer)[0]]
     if not known:
         logger.info("my tickets link not sent", extra={"reason": "no venue knows the address"})
         return
@@ -191,15 +211,14 @@ def tickets(network: NetworkStore, stores: StoreFor, session: str | None,
             now: datetime | None = None) -> dict[str, Any]:
     """The session's tickets at every active venue, each venue on its own role."""
     opened = _session(session, now)
-    known, unavailable = _each_venue(network, stores, opened.email)
+
+    def paid_orders(customers: CustomerTickets) -> list | None:
+        customer_id = customers.customer_of(opened.email)
+        return customers.paid_orders(customer_id) if customer_id else None
+
+    answers, unavailable = _ask_venues(network, stores, paid_orders)
     orders = []
-    for venue, customers, customer_id in known:
-        try:
-            paid = customers.paid_orders(customer_id)
-        except Exception:
-            logger.exception("venue could not list my tickets", extra={"venue": venue["slug"]})
-            unavailable.append(venue["slug"])
-            continue
+    for venue, paid in answers:
         for order, issued in paid:
             orders.append({
                 "venue": venue["slug"], "venue_name": venue.get("name", venue["slug"]),
@@ -209,7 +228,7 @@ def tickets(network: NetworkStore, stores: StoreFor, session: str | None,
                             for t in sorted(issued, key=lambda t: (t.starts_at, t.ticket_id))]})
     orders.sort(key=lambda o: o["paid_at"] or "", reverse=True)
     return {"email": opened.email, "language": opened.language, "expires_at": _iso(opened.expires_at),
-            "orders": orders, "unavailable": sorted(unavailable)}
+            "orders": orders, "unavailable": unavailable}
 
 
 # -- re-sending an order's confirmation ---------------------------------------------------
