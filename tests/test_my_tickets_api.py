@@ -276,3 +276,21 @@ def test_a_venue_that_does_not_answer_in_time_is_named_and_the_others_still_answ
         assert shown["unavailable"] == ["cc-reien"]
     finally:
         stuck.set()
+
+
+def test_orders_paid_before_customers_listed_them_are_found_and_linked_once(api):
+    from chalicelib.adapters.dynamo import key
+    from chalicelib.domain import tickets as ticket_codes
+
+    to = address("ouder")
+    bought = api.buy(api.new_event("concertzaal"), email=to)
+    store = bootstrap.worker_store("concertzaal")
+    customer_id = ticket_codes.customer_id(to, store.secret())
+    # As the customer record looked before it listed its orders: only the count.
+    store.db.update_item(TableName=store.table, Key=key(f"CUSTOMER#{customer_id}", "CUSTOMER"),
+                         UpdateExpression="REMOVE order_ids")
+    shown = my_tickets(api, session_for(to)).data["orders"]
+    assert [o["order_id"] for o in shown] == [bought["basket"]["orders"][0]["order_id"]]
+    assert store.get_customer(customer_id)["order_ids"] == [bought["basket"]["orders"][0]["order_id"]]
+    assert my_tickets(api, session_for(to)).data["orders"] == shown  # linked once, not twice
+    assert store.get_customer(customer_id)["order_ids"] == [bought["basket"]["orders"][0]["order_id"]]

@@ -2,7 +2,8 @@
 
 In the venue's table (on the venue's role, through its VenueStore):
   CUSTOMER#{id} / CUSTOMER             the venue's customer; `order_ids` lists its paid orders
-                                       (written with the order in VenueStore.mark_paid)
+                                       (written with the order in VenueStore.mark_paid; orders
+                                       paid before that are linked on the first look)
   CUSTOMER#{id} / MYTICKETS#{window}   link requests for this known address in one window
                                        (`sent`, `request_keys`; expires with `ttl`)
   ORDER#{order} / MYTICKETS#RESEND     the last re-send of the order's confirmation
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hmac
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, values
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values
 from chalicelib.adapters.network_store import NetworkStore
 from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain import tickets as ticket_codes
@@ -45,12 +46,35 @@ class CustomerTickets:
 
     def paid_orders(self, customer_id: str) -> list[tuple[Order, list[Ticket]]]:
         customer = self.store.get_customer(customer_id) or {}
+        order_ids = set(customer.get("order_ids") or ())
+        if int(customer.get("order_count", 0)) > len(order_ids):
+            order_ids |= self._link_older_orders(customer_id, order_ids)
         found = []
-        for order_id in sorted(customer.get("order_ids") or ()):
+        for order_id in sorted(order_ids):
             order = self.store.get_order(order_id)
             if order and order.status == OrderStatus.PAID and order.customer_id == customer_id:
                 found.append((order, self.store.tickets_of_order(order_id)))
         return sorted(found, key=lambda pair: pair[0].paid_at or pair[0].created_at, reverse=True)
+
+    def _link_older_orders(self, customer_id: str, linked: set[str]) -> set[str]:
+        """Orders paid before customers listed their orders (order_count says
+        some are missing): found once by reading the venue's order index, then
+        listed on the customer, so the next look is direct again."""
+        older = {item["order_id"] for item in query_all(
+            self.db, TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+            FilterExpression="customer_id = :c AND #s = :paid", ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values(p="ORDERS", c=customer_id, paid=OrderStatus.PAID.value))} - linked
+        for order_id in sorted(older):
+            try:
+                self.db.update_item(
+                    TableName=self.table, Key=key(f"CUSTOMER#{customer_id}", "CUSTOMER"),
+                    UpdateExpression="SET order_ids = list_append(if_not_exists(order_ids, :none), :o)",
+                    ConditionExpression="attribute_exists(pk) AND NOT contains(order_ids, :id)",
+                    ExpressionAttributeValues=values(none=[], o=[order_id], id=order_id))
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+        return older
 
     def paid_order_of(self, customer_id: str, order_id: str) -> Order | None:
         order = self.store.get_order(order_id)
