@@ -3,10 +3,9 @@
 // for a short session kept in this tab only; the page then shows the buyer's
 // tickets at every venue and can ask a venue to send a confirmation again.
 import {
-  initPage, onLangChange, setLang, getLang, t, h, api, loadJson, formatMoney, formatDateTime, applyAccent,
-  showMessage, clearMessage, param, uuid, ApiProblem
+  initPage, onLangChange, getLang, t, h, api, loadJson, formatMoney, formatDateTime, applyAccent,
+  showMessage, showProblem, clearMessage, uuid, ApiProblem
 } from './core.js';
-import { LANGS } from './i18n.js';
 
 const SESSION_KEY = 'loket.my-tickets.session';
 const SESSION_HEADER = 'X-My-Tickets-Session';
@@ -34,32 +33,29 @@ function forgetSession() {
   try { sessionStorage.removeItem(SESSION_KEY); } catch { /* nothing kept */ }
 }
 
-/* A message that follows the language switch: (kind, key, vars). */
+/* A message that follows the language switch: (kind, key, vars), or a problem. */
 function say(kind, key, vars = {}) {
   state.message = { kind, key, vars };
   showMessage(messageEl, kind, t(key, vars));
 }
 
-const PROBLEM_KEYS = {
-  '/link-used': 'mine.link_used',
-  '/link-expired': 'mine.link_expired',
-  '/link-invalid': 'mine.link_invalid',
-  '/my-tickets-session-expired': 'mine.session_expired',
+/* Where this page has better words than the storefront's for a problem type (problem.* in i18n.js). */
+const PAGE_PROBLEMS = {
   '/not-authenticated': 'mine.session_expired',
   '/validation-error': 'mine.email_invalid',
   '/not-found': 'mine.order_unknown'
 };
 
 function sayProblem(problem) {
-  if (!(problem instanceof ApiProblem)) { say('error', 'common.unknown_error'); return; }
-  if (problem.isNetwork) { say('error', 'common.network_error'); return; }
-  if (problem.is('/rate-limited')) {
+  if (problem instanceof ApiProblem && problem.is('/rate-limited')) {
     const minutes = Math.max(1, Math.ceil(Number(problem.extra.retry_after || 60) / 60));
     say('warning', 'mine.rate_limited', { minutes });
     return;
   }
-  const key = Object.entries(PROBLEM_KEYS).find(([suffix]) => problem.is(suffix));
-  say('error', key ? key[1] : 'common.unknown_error');
+  const own = problem instanceof ApiProblem && Object.entries(PAGE_PROBLEMS).find(([suffix]) => problem.is(suffix));
+  if (own) { say('error', own[1]); return; }
+  state.message = { problem };
+  showProblem(messageEl, problem);
 }
 
 function showAsk() {
@@ -212,9 +208,7 @@ async function useLink(link) {
 }
 
 async function boot() {
-  const urlLang = param('lang');
-  if (LANGS.includes(urlLang) && urlLang !== getLang()) setLang(urlLang);
-  initPage();
+  initPage();  // the language comes from the link's ?lang= (core.js)
   formEl.addEventListener('submit', ask);
   forgetButton.addEventListener('click', () => {
     forgetSession();
@@ -239,6 +233,7 @@ async function boot() {
 
 onLangChange(() => {
   render();
-  if (state.message) showMessage(messageEl, state.message.kind, t(state.message.key, state.message.vars));
+  if (state.message?.problem) showProblem(messageEl, state.message.problem);
+  else if (state.message) showMessage(messageEl, state.message.kind, t(state.message.key, state.message.vars));
 });
 boot();
