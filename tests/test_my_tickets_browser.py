@@ -9,25 +9,9 @@ import time
 import uuid
 from contextlib import contextmanager
 
-import requests
 from axe_playwright_python.sync_playwright import Axe
 
 LINK = re.compile(r"https?://\S+/my-tickets\.html\?lang=\w+#link=[A-Za-z0-9_-]+")
-
-
-def _plain_events_of_two_venues(site) -> list[tuple[dict, dict]]:
-    """(event, its first price type) at two different venues, sold without a waiting room."""
-    catalogue = requests.get(site.url("/catalogue/network.json"), timeout=10).json()
-    chosen: dict[str, tuple[dict, dict]] = {}
-    for summary in catalogue["events"]:
-        event = requests.get(site.url(summary["url"]), timeout=10).json()
-        venue = event["venue"]["slug"]
-        sellable = [p for p in event["performances"] if not p.get("onsale") and p.get("availability") != "sold_out"]
-        if venue not in chosen and sellable and event.get("price_types"):
-            chosen[venue] = (event, event["price_types"][0])
-        if len(chosen) == 2:
-            return list(chosen.values())
-    raise AssertionError("the demo has plain events at two venues")
 
 
 def _link_from_the_outbox(page, site, to: str, artifacts, timeout: float = 30) -> str:
@@ -59,17 +43,7 @@ def _fresh_page(browser):
 
 def _pay_a_two_venue_basket(browser, site, buyer: str, artifacts) -> set[str]:
     with _fresh_page(browser) as page:
-        for event, price_type in _plain_events_of_two_venues(site):
-            page.goto(site.url(f"/event.html?venue={event['venue']['slug']}&event={event['event_id']}"))
-            page.wait_for_selector("#booking:not([hidden])")
-            page.fill(f"#qty-{price_type['code']}", "1")
-            page.click("#reserve")
-            page.wait_for_selector("#confirmation:not([hidden])")
-        page.goto(site.url("/basket.html"))
-        page.wait_for_selector("#checkout-section:not([hidden])")
-        page.fill("#buyer-name", "Mijn Tickets")
-        page.fill("#buyer-email", buyer)
-        page.click("#checkout")
+        site.to_payment_page(page, "Mijn Tickets", buyer)
         page.click("#pay")  # the Stripe emulator's hosted page
         page.wait_for_url("**/order.html?basket=*")
         page.wait_for_function("document.querySelectorAll('.order .ticket-code').length >= 2", timeout=30_000)
