@@ -106,3 +106,26 @@ def test_the_mail_is_in_the_buyers_language_and_escapes_what_people_typed(langua
     assert "Zaal &lt;Zand&gt;" in mail.html
     assert "2 × <strong>Brugse Winternacht – Strijkkwartet</strong>" in mail.html
     assert "ABCDEF1234" in mail.text and "€ 30,00" in mail.text or "€ 30.00" in mail.text
+
+
+def test_an_order_gets_one_pdf_and_one_calendar_entry_per_performance_ending_when_the_event_does():
+    from datetime import timedelta
+
+    from chalicelib.services.order_delivery import render
+
+    later = datetime(2026, 12, 13, 14, 0, tzinfo=timezone.utc)
+    sheets = [*_sheets(2), documents.TicketSheet(code="X-Y", event_title="Matinee", starts_at=later, hall="Foyer",
+                                                 price_label="Normaal", amount_cents=900, performance_id="p2",
+                                                 duration=timedelta(minutes=75))]
+    sheets[0] = documents.TicketSheet(**{**sheets[0].__dict__, "performance_id": "p1"})
+    sheets[1] = documents.TicketSheet(**{**sheets[1].__dict__, "performance_id": "p1"})
+    files = render("order1", "concertzaal", documents.Branding(display_name="Concertzaal Zand"), sheets, "nl",
+                   datetime(2026, 11, 30, tzinfo=timezone.utc))
+    assert [(name, kind) for name, _, kind in files] == [
+        ("tickets.pdf", "application/pdf"),
+        ("brugse-winternacht-strijkkwartet-20261212-2000.ics", "text/calendar"),
+        ("matinee-20261213-1500.ics", "text/calendar")]
+    first, matinee = _unfolded(files[1][1]), _unfolded(files[2][1])
+    assert first["DTEND"] == "20261212T210000Z" and "2 tickets" in first["DESCRIPTION"]
+    assert matinee["DTSTART"] == "20261213T140000Z" and matinee["DTEND"] == "20261213T151500Z"
+    assert len(decoded_qr_codes(files[0][1])) == 3

@@ -363,6 +363,7 @@ class Order(Model):
     paid_at: datetime | None = None
     transfer_id: str | None = None
     transfer_attempt: int = 0
+    language: str = "nl"  # the buyer's, from checkout: their confirmation mail speaks it
 
 
 class Ticket(Model):

@@ -48,6 +48,8 @@ class TicketSheet:
     price_label: str
     amount_cents: int
     seat: str | None = None  # seat or zone, when the venue sells them
+    performance_id: str = ""
+    duration: timedelta | None = None  # the event's length, when the venue gave it
 
 
 @dataclass(frozen=True)

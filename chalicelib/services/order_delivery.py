@@ -19,7 +19,7 @@ See docs/tickets.md.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.adapters.network_store import NetworkStore
@@ -65,29 +65,33 @@ def _logo(logo_key: str | None) -> bytes | None:
 
 
 def _sheets(store: VenueStore, tickets: list[Ticket]) -> list[documents.TicketSheet]:
-    halls: dict[str, str] = {}
+    events: dict[str, tuple[str, timedelta | None]] = {}  # event id -> (hall, duration)
     for ticket in tickets:
-        if ticket.event_id not in halls:
+        if ticket.event_id not in events:
             event = store.get_event(ticket.event_id)
-            halls[ticket.event_id] = event.hall if event else ""
+            minutes = getattr(event, "duration_minutes", None)
+            events[ticket.event_id] = (event.hall if event else "", timedelta(minutes=minutes) if minutes else None)
     return [documents.TicketSheet(code=t.code, event_title=t.event_title, starts_at=t.starts_at,
-                                  hall=halls[t.event_id], price_label=t.label, amount_cents=t.amount,
-                                  seat=getattr(t, "seat", None)) for t in tickets]
+                                  hall=events[t.event_id][0], price_label=t.label, amount_cents=t.amount,
+                                  seat=getattr(t, "seat", None), performance_id=t.performance_id,
+                                  duration=events[t.event_id][1]) for t in tickets]
 
 
 def render(order_id: str, venue: str, branding: documents.Branding, sheets: list[documents.TicketSheet],
            language: str, paid_at: datetime) -> list[tuple[str, bytes, str]]:
     """(file name, bytes, content type): the PDF, then one .ics per performance."""
     files = [(PDF_NAME, documents.render_pdf(branding, sheets, language, created_at=paid_at), PDF_TYPE)]
-    by_performance: dict[tuple[str, datetime, str], list[documents.TicketSheet]] = {}
+    by_performance: dict[str, list[documents.TicketSheet]] = {}
     for sheet in sheets:
-        by_performance.setdefault((sheet.event_title, sheet.starts_at, sheet.hall), []).append(sheet)
-    for (title, starts_at, hall), group in by_performance.items():
+        by_performance.setdefault(sheet.performance_id, []).append(sheet)
+    for performance_id, group in by_performance.items():
+        first = group[0]
         entry = documents.PerformanceEntry(
-            uid=documents.performance_uid(order_id, f"{title}@{starts_at.isoformat()}", venue), event_title=title,
-            starts_at=starts_at, hall=hall, venue_name=branding.display_name, address=branding.address,
-            tickets=len(group), stamp=paid_at)
-        files.append((documents.ics_filename(title, starts_at), documents.render_ics(entry, language), ICS_TYPE))
+            uid=documents.performance_uid(order_id, performance_id, venue), event_title=first.event_title,
+            starts_at=first.starts_at, hall=first.hall, venue_name=branding.display_name, address=branding.address,
+            tickets=len(group), stamp=paid_at, ends_at=first.starts_at + first.duration if first.duration else None)
+        files.append((documents.ics_filename(first.event_title, first.starts_at), documents.render_ics(entry, language),
+                      ICS_TYPE))
     return files
 
 

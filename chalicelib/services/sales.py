@@ -233,11 +233,10 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
                           lines=[{"hold_id": h.hold_id, "event_title": h.event_title, "starts_at": h.starts_at.isoformat(),
                                   **line.model_dump()} for h in holds for line in h.lines],
                           total=ref["total"], status=OrderStatus.PENDING,
-                          customer_id=ticket_codes.customer_id(request.buyer.email, store.secret()), created_at=now)
+                          customer_id=ticket_codes.customer_id(request.buyer.email, store.secret()), created_at=now,
+                          language=request.locale)
             # A retry finds the order already written (False): same ids, same lines.
-            # The buyer's language travels with their order: the worker mails them in it.
-            buyer_data = {**request.buyer.model_dump(), "language": request.locale}
-            if store.start_checkout(order, buyer_data, holds, now, expires_at):
+            if store.start_checkout(order, request.buyer.model_dump(), holds, now, expires_at):
                 started.append((store, order, [h.model_copy(update={"status": HoldStatus.CHECKOUT}) for h in holds]))
             lines += [{"name": f"{line['event_title']} – {line['label']}", "quantity": line["quantity"],
                        "unit_amount": line["unit_amount"]} for line in order.lines]
@@ -470,7 +469,8 @@ def _confirm_venue(network: NetworkStore, store: VenueStore, basket: dict[str, A
     issued = issue_tickets(store, order, holds)
     from chalicelib.services import order_delivery  # PDF and mail libraries load only in the worker
 
-    delivered = order_delivery.deliver(network, store, order.order_id, issued, item["buyer"], now)
+    delivered = order_delivery.deliver(network, store, order.order_id, issued,
+                                       {**item["buyer"], "language": order.language}, now)
     return _pay_out(network, store, basket, order, charge) and delivered
 
 
