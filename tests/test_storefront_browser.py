@@ -123,14 +123,26 @@ def test_filters_and_date_search_find_the_right_events(site, browser, artifacts)
         page.fill("#search", "zaterdag")
         page.select_option("#genre-filter", "jazz")
         page.reload()
-        assert page.input_value("#search") == "zaterdag" and page.input_value("#genre-filter") == "jazz"
         assert _shown(page) == jazz_saturday
+        assert page.input_value("#search") == "zaterdag" and page.input_value("#genre-filter") == "jazz"
 
     # In French, a French weekday finds the same Saturday.
     with _page(browser) as page:
         page.goto(site.url("/?lang=fr&q=samedi"))
         assert _shown(page) == _expected(site, lambda d: d == saturday)
         assert page.inner_text("h1") == "Programme"
+
+
+def test_the_home_page_shows_each_venues_address_and_map_link(site, browser):
+    venues = _catalogue(site)["venues"]
+    with _page(browser) as page:
+        page.goto(site.url("/?lang=en"))
+        _shown(page)
+        assert page.inner_text("#venues-heading") == "The venues"
+        for venue in venues:
+            card = page.locator(f"#venues li[data-venue='{venue['slug']}']")
+            assert venue["name"] in card.inner_text() and venue["address_line"] in card.inner_text()
+            assert card.get_by_role("link", name=f"Show on the map: {venue['name']}").get_attribute("href") == venue["map_url"]
 
 
 def _event_with(site, predicate) -> dict:

@@ -30,6 +30,7 @@ const genreEl = document.getElementById('genre-filter');
 const listEl = document.getElementById('events');
 const countEl = document.getElementById('result-count');
 const messageEl = document.getElementById('message');
+const venuesEl = document.getElementById('venues');
 
 const venueBySlug = (slug) => state.venues.find((v) => v.slug === slug);
 const today = () => brusselsDay(new Date());
@@ -186,6 +187,21 @@ function renderEvents() {
   countEl.textContent = visible.length ? tn('index.results', visible.length) : t('index.none');
 }
 
+/** Every venue with its address and map link (from its profile in the catalogue). */
+function renderVenues() {
+  venuesEl.replaceChildren(...state.venues.map((v) => {
+    const li = h('li', { class: 'venue-card', dataset: { venue: v.slug } },
+      v.logo ? h('img', { class: 'venue-logo', src: `/${v.logo}`, alt: '', width: 48, height: 48 }) : null,
+      h('div', {},
+        h('h3', {}, v.website ? h('a', { href: v.website, rel: 'noopener' }, v.name) : v.name),
+        v.address_line ? h('address', { class: 'venue-address' }, v.address_line) : (v.city ? h('p', {}, v.city) : null),
+        v.map_url ? h('a', { class: 'map-link', href: v.map_url, rel: 'noopener',
+          'aria-label': `${t('event.map')}: ${v.name}` }, t('event.map')) : null));
+    applyAccent(li, v.brand_color);
+    return li;
+  }));
+}
+
 function update() {
   syncUrl();
   renderWhen();
@@ -204,6 +220,7 @@ async function load() {
     renderSelects();
     renderWhen();
     renderEvents();
+    renderVenues();
   } catch (err) {
     countEl.textContent = '';
     listEl.setAttribute('aria-busy', 'false');
@@ -222,7 +239,7 @@ for (const [input, key] of [[fromEl, 'from'], [toEl, 'to']]) {
   input.addEventListener('change', () => { state[key] = input.value; update(); });
 }
 onLangChange(() => {
-  if (state.loaded) { renderSelects(); update(); }
+  if (state.loaded) { renderSelects(); update(); renderVenues(); }
 });
 renderWhen();
 load();
