@@ -99,13 +99,16 @@ def test_the_ics_names_the_performance_in_utc_with_escaped_text():
 def test_the_mail_is_in_the_buyers_language_and_escapes_what_people_typed(language, subject, phrase):
     mail = confirmation_mail.render(documents.Branding(display_name="Zaal <Zand>", address="Markt 1, 8000 Brugge"),
                                     buyer_name="<script>An</script>", order_id="abcdef1234567890", total_cents=3000,
-                                    tickets=_sheets(2), language=language)
+                                    tickets=_sheets(2), language=language,
+                                    my_tickets_url=f"https://tickets.example.be/my-tickets.html?lang={language}")
     assert mail.subject == subject
     assert phrase in mail.html and phrase in mail.text
     assert "<script>" not in mail.html and "&lt;script&gt;An&lt;/script&gt;" in mail.html
     assert "Zaal &lt;Zand&gt;" in mail.html
     assert "2 × <strong>Brugse Winternacht – Strijkkwartet</strong>" in mail.html
-    assert "ABCDEF1234" in mail.text and "€ 30,00" in mail.text or "€ 30.00" in mail.text
+    assert "ABCDEF1234" in mail.text and ("€ 30,00" in mail.text or "€ 30.00" in mail.text)
+    link = f"https://tickets.example.be/my-tickets.html?lang={language}"
+    assert f'<a href="{link}">{link}</a>' in mail.html and link in mail.text
 
 
 def test_an_order_gets_one_pdf_and_one_calendar_entry_per_performance_ending_when_the_event_does():

@@ -19,6 +19,7 @@ TEXTS = {
         "order": "Bestelnummer",
         "total": "Totaal",
         "reply": "Vragen? Antwoord op deze e-mail: je bericht gaat naar {venue}.",
+        "mine": "Je tickets kwijt? Vraag op {url} een link aan met dit e-mailadres.",
         "html_lang": "nl",
     },
     "fr": {
@@ -30,6 +31,7 @@ TEXTS = {
         "order": "Numéro de commande",
         "total": "Total",
         "reply": "Des questions ? Répondez à cet e-mail : votre message arrive chez {venue}.",
+        "mine": "Billets perdus ? Demandez un lien sur {url} avec cette adresse e-mail.",
         "html_lang": "fr",
     },
     "en": {
@@ -41,6 +43,7 @@ TEXTS = {
         "order": "Order number",
         "total": "Total",
         "reply": "Questions? Reply to this e-mail: your message goes to {venue}.",
+        "mine": "Lost your tickets? Ask for a link at {url} with this e-mail address.",
         "html_lang": "en",
     },
 }
@@ -53,13 +56,21 @@ class ConfirmationMail:
     text: str
 
 
+def _link_line(sentence: str, url: str) -> str:
+    if not url:
+        return ""
+    before, _, after = sentence.partition("{url}")
+    return f'<p>{escape(before)}<a href="{escape(url)}">{escape(url)}</a>{escape(after)}</p>'
+
+
 def order_reference(order_id: str) -> str:
     """What a buyer quotes on the phone: short, unambiguous, from the order id."""
     return order_id[:10].upper()
 
 
 def render(branding: Branding, *, buyer_name: str, order_id: str, total_cents: int, tickets: list[TicketSheet],
-           language: str) -> ConfirmationMail:
+           language: str, my_tickets_url: str = "") -> ConfirmationMail:
+    """`my_tickets_url`: where the buyer asks for their tickets again ("my tickets")."""
     language = language_of(language)
     words = TEXTS[language]
     venue = branding.display_name
@@ -73,6 +84,8 @@ def render(branding: Branding, *, buyer_name: str, order_id: str, total_cents: i
     text_lines += [f"- {count} x {title}, {when} ({label})" for (title, when, label), count in lines.items()]
     text_lines += ["", f"{words['total']}: {euros(total_cents, language)}", f"{words['order']}: {reference}", "",
                    words["attached"], "", words["reply"].format(venue=venue)]
+    if my_tickets_url:
+        text_lines += ["", words["mine"].format(url=my_tickets_url)]
     if branding.address:
         text_lines += ["", f"{venue}, {branding.address}"]
 
@@ -92,6 +105,7 @@ def render(branding: Branding, *, buyer_name: str, order_id: str, total_cents: i
 {escape(words['order'])}: <strong>{escape(reference)}</strong></p>
 <p>{escape(words['attached'])}</p>
 <p>{escape(words['reply'].format(venue=venue))}</p>
+{_link_line(words['mine'], my_tickets_url)}
 {f'<p style="color:#4b5563;font-size:14px">{escape(venue)}, {escape(branding.address)}</p>' if branding.address else ''}
 </div></div></body></html>"""
     return ConfirmationMail(subject=words["subject"].format(venue=venue), html=html, text="\n".join(text_lines))

@@ -166,9 +166,12 @@ def _send_confirmation(store: VenueStore, order_id: str, branding: documents.Bra
     from chalicelib.adapters import mail
     from chalicelib.domain import confirmation_mail
 
+    from chalicelib.settings import get_settings
+
     message = confirmation_mail.render(branding, buyer_name=buyer.get("name", ""), order_id=order_id,
                                        total_cents=sum(sheet.amount_cents for sheet in sheets), tickets=sheets,
-                                       language=language)
+                                       language=language,
+                                       my_tickets_url=f"{get_settings().public_base_url}/my-tickets.html?lang={language}")
     return mail.send(mail.venue_ses(store), sender=mail.venue_sender(store.venue, branding.display_name),
                      to=buyer["email"], subject=message.subject, html=message.html, text=message.text,
                      reply_to=reply_to, attachments=[mail.Attachment(name, body, kind) for name, body, kind in files],
@@ -200,7 +203,6 @@ def documents_for_buyer(network: NetworkStore, store_for: Callable[[str], VenueS
                         token: str) -> dict[str, Any]:
     """Per venue order of the buyer's basket: short-lived links to its
     documents and whether its mail went out. Only with the basket token."""
-    from chalicelib.adapters.order_delivery_store import OrderDeliveryStore
     from chalicelib.services import sales
 
     basket = sales.buyers_basket(network, basket_id, token)
@@ -210,14 +212,23 @@ def documents_for_buyer(network: NetworkStore, store_for: Callable[[str], VenueS
         order = store.get_order(ref["order_id"])
         if order is None or order.status != OrderStatus.PAID:
             continue
-        delivery = OrderDeliveryStore(store)
-        state = delivery.get(order.order_id) or {}
-        answer["orders"].append({
-            "venue": ref["venue"], "order_id": order.order_id,
-            "mail": state.get("mail_state") if state.get("mail_state") in ("sent", "failed") else "pending",
-            "documents": [{"name": d["name"], "content_type": d["content_type"],
-                           "kind": "pdf" if d["content_type"] == PDF_TYPE else "ics",
-                           "url": delivery.signed_link(d["key"], d["name"], d["content_type"], LINK_SECONDS)}
-                          for d in state.get("documents", [])],
-        })
+        answer["orders"].append(order_documents(store, order.order_id))
     return answer
+
+
+def order_documents(store: VenueStore, order_id: str) -> dict[str, Any]:
+    """One paid order's documents as short-lived links, and whether its mail
+    went out; the caller has checked that the order is the buyer's (a basket
+    token, or a "my tickets" session)."""
+    from chalicelib.adapters.order_delivery_store import OrderDeliveryStore
+
+    delivery = OrderDeliveryStore(store)
+    state = delivery.get(order_id) or {}
+    return {
+        "venue": store.venue, "order_id": order_id,
+        "mail": state.get("mail_state") if state.get("mail_state") in ("sent", "failed") else "pending",
+        "documents": [{"name": d["name"], "content_type": d["content_type"],
+                       "kind": "pdf" if d["content_type"] == PDF_TYPE else "ics",
+                       "url": delivery.signed_link(d["key"], d["name"], d["content_type"], LINK_SECONDS)}
+                      for d in state.get("documents", [])],
+    }
