@@ -30,6 +30,9 @@ MAIL_EVENTS_INDEX_KEY = "MAILEVENTS"
 # Presigned links are SigV4 (the only kind S3 accepts for assumed-role credentials in every region).
 _SIGNED = Config(signature_version="s3v4", retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3,
                  read_timeout=10)
+# One S3 client per venue session (building one costs tens of milliseconds,
+# and the order page asks for links every few seconds until they are ready).
+_s3_clients: dict[str, tuple[Any, Any]] = {}
 
 
 class OrderDeliveryStore:
@@ -39,13 +42,14 @@ class OrderDeliveryStore:
         self.table = store.table
         self.session = store.session
         self.bucket = get_settings().documents_bucket
-        self._s3 = None
 
     @property
     def s3(self):
-        if self._s3 is None:
-            self._s3 = self.session.client("s3", config=_SIGNED)
-        return self._s3
+        cached = _s3_clients.get(self.venue)
+        if cached is None or cached[0] is not self.session:
+            cached = (self.session, self.session.client("s3", config=_SIGNED))
+            _s3_clients[self.venue] = cached
+        return cached[1]
 
     # -- documents ------------------------------------------------------------------
     def document_key(self, order_id: str, filename: str) -> str:
