@@ -44,6 +44,7 @@ def test_the_venue_card_shows_the_profile_but_nothing_private():
     assert card["address_line"] == "Sint-Jakobsstraat 20, 8000 Brugge"
     assert card["map_url"].startswith("https://www.openstreetmap.org/search?query=Sint-Jakobsstraat")
     assert card["brand_color"] == "#0f766e" and card["logo"].endswith("-480.png")
+    assert card["logo_small"] == "catalogue/images/cc-reien/logo-0123456789abcdef0123-160.png"
     text = repr(card)
     assert "acct_secret" not in text and "tickets@reien.example" not in text
 

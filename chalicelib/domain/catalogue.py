@@ -16,8 +16,20 @@ def venue_card(venue: dict[str, Any], profile: VenueProfile | None = None) -> di
         card.update(name=profile.display_name, city=profile.address.city, brand_color=profile.colours.primary,
                     on_brand_color=profile.colours.on_primary, website=profile.website or card["website"],
                     address=profile.address.model_dump(), address_line=profile.address.one_line(),
-                    map_url=profile.map_link, logo=profile.logo_key)
+                    map_url=profile.map_link, logo=profile.logo_key, logo_small=_small_logo(profile.logo_key))
     return card
+
+
+def _small_logo(logo_key: str | None) -> str | None:
+    """The smallest stored width of a logo (pages show it at 48 px; the
+    profile names the largest, for print)."""
+    if not logo_key:
+        return None
+    from chalicelib.domain.images import PURPOSES
+
+    stem, _, rest = logo_key.rpartition("-")
+    width, _, extension = rest.partition(".")
+    return f"{stem}-{min(int(width), PURPOSES['logo']['widths'][0])}.{extension}" if width.isdigit() else logo_key
 
 
 def event_document(venue: dict[str, Any], event: Event, performances: list[Performance],

@@ -77,7 +77,7 @@ function venueBlock(venue) {
   const name = venue.name || venueSlug;
   return h('div', { class: 'venue-block' },
     h('p', { class: 'venue-tag' },
-      venue.logo ? h('img', { class: 'venue-logo', src: `/${venue.logo}`, alt: '', width: 48, height: 48 }) : null,
+      venue.logo ? h('img', { class: 'venue-logo', src: `/${venue.logo_small || venue.logo}`, alt: '', width: 48, height: 48 }) : null,
       venue.website ? h('a', { href: venue.website, rel: 'noopener' }, name) : name),
     venue.address_line
       ? h('address', { class: 'venue-address' },

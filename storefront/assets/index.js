@@ -191,7 +191,7 @@ function renderEvents() {
 function renderVenues() {
   venuesEl.replaceChildren(...state.venues.map((v) => {
     const li = h('li', { class: 'venue-card', dataset: { venue: v.slug } },
-      v.logo ? h('img', { class: 'venue-logo', src: `/${v.logo}`, alt: '', width: 48, height: 48 }) : null,
+      v.logo ? h('img', { class: 'venue-logo', src: `/${v.logo_small || v.logo}`, alt: '', width: 48, height: 48 }) : null,
       h('div', {},
         h('h3', {}, v.website ? h('a', { href: v.website, rel: 'noopener' }, v.name) : v.name),
         v.address_line ? h('address', { class: 'venue-address' }, v.address_line) : (v.city ? h('p', {}, v.city) : null),
