@@ -294,3 +294,19 @@ def test_orders_paid_before_customers_listed_them_are_found_and_linked_once(api)
     assert store.get_customer(customer_id)["order_ids"] == [bought["basket"]["orders"][0]["order_id"]]
     assert my_tickets(api, session_for(to)).data["orders"] == shown  # linked once, not twice
     assert store.get_customer(customer_id)["order_ids"] == [bought["basket"]["orders"][0]["order_id"]]
+
+
+def test_the_buyer_gets_fresh_links_to_an_orders_pdf_and_calendar_only_for_their_own_orders(api, buyer):
+    import requests
+
+    order = next(o for b in buyer["bought"] for o in b["basket"]["orders"] if o["venue"] == "concertzaal")
+    path = f"/my-tickets/concertzaal/orders/{order['order_id']}/documents"
+    answer = api.call("GET", path, headers={"X-My-Tickets-Session": session_for(buyer["email"])}, buyer="")
+    assert answer.status_code == 200, answer.data
+    kinds = {d["kind"]: d["url"] for d in answer.data["documents"]}
+    assert set(kinds) == {"pdf", "ics"}
+    pdf = requests.get(kinds["pdf"], timeout=10)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    stranger = api.call("GET", path, headers={"X-My-Tickets-Session": session_for(address("vreemd"))}, buyer="")
+    assert stranger.status_code == 404
+    assert api.call("GET", path, buyer="").status_code == 401

@@ -9,6 +9,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
+import requests
 from axe_playwright_python.sync_playwright import Axe
 
 LINK = re.compile(r"https?://\S+/my-tickets\.html\?lang=\w+#link=[A-Za-z0-9_-]+")
@@ -30,9 +31,9 @@ def _link_from_the_outbox(page, site, to: str, artifacts, timeout: float = 30) -
 
 
 @contextmanager
-def _fresh_page(browser):
+def _fresh_page(browser, **options):
     """A page in a browser context of its own (no storage shared with any other), closed after."""
-    context = browser.new_context()
+    context = browser.new_context(**options)
     page = context.new_page()
     page.set_default_timeout(20_000)
     try:
@@ -75,7 +76,8 @@ def test_a_buyer_sees_the_same_tickets_through_a_one_time_link_in_a_fresh_browse
         link = _link_from_the_outbox(page, site, buyer, artifacts)
         assert "lang=en" in link and buyer not in link
 
-    with _fresh_page(browser) as page:  # a fresh context: nothing of the buyer's browser
+    # A fresh context, on a phone (the link is opened from a mail): nothing of the buyer's browser.
+    with _fresh_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
         page.goto(link)
         page.wait_for_selector("#mine:not([hidden]) .ticket-code")
         assert set(page.locator(".ticket-code").all_inner_texts()) == codes
@@ -92,7 +94,14 @@ def test_a_buyer_sees_the_same_tickets_through_a_one_time_link_in_a_fresh_browse
         page.reload()  # the short session keeps the page working; the link is not used again
         page.wait_for_selector("#mine:not([hidden]) .ticket-code")
         assert set(page.locator(".ticket-code").all_inner_texts()) == codes
-        page.locator(".order").first.get_by_role("button", name="Send the confirmation again").click()
+        first = page.locator(".order").first
+        first.get_by_role("button", name="PDF and calendar").click()
+        pdf = first.locator("a[data-kind='pdf']")
+        pdf.wait_for()
+        assert page.evaluate("document.activeElement.dataset.kind") == "pdf"  # focus moves to the new links
+        downloaded = requests.get(pdf.get_attribute("href"), timeout=10)
+        assert downloaded.status_code == 200 and downloaded.content.startswith(b"%PDF")
+        first.get_by_role("button", name="Send the confirmation again").click()
         page.wait_for_selector("#message.message-success")
         assert "is sending you the confirmation again" in page.inner_text("#message")
         page.screenshot(path=str(artifacts / "5-confirmation-sent-again.png"), full_page=True)

@@ -69,3 +69,16 @@ def test_windows_and_client_keys():
     assert rules.client_key(KEY, "198.51.100.7", start) != rules.client_key(KEY, "198.51.100.7", start + 900)
     assert rules.client_key(KEY, "198.51.100.7", start) != rules.client_key(b"o" * 48, "198.51.100.7", start)
     assert "198" not in rules.client_key(KEY, "198.51.100.7", start)
+
+
+def test_the_link_mail_speaks_the_buyers_language_and_carries_the_link_unchanged():
+    from chalicelib.services.my_tickets import link_mail
+
+    url = "https://tickets.example.be/my-tickets.html?lang=nl#link=" + link()
+    mails = {language: link_mail(language, url) for language in rules.LANGUAGES}
+    assert [m["subject"] for m in mails.values()] == [
+        "Je tickets bij Loket Brugge", "Vos billets chez Loket Bruges", "Your tickets at Loket Brugge"]
+    for language, mail in mails.items():
+        assert url in mail["text"] and f'href="{url}"' in mail["html"] and f'lang="{language}"' in mail["html"]
+        assert "15" in mail["text"]
+    assert link_mail("de", url) == mails["nl"]

@@ -4,6 +4,7 @@
   POST /my-tickets/session   {link}: uses the one-time link, answers a short session (a retry
                              with the same Idempotency-Key gets one too)
   GET  /my-tickets           (X-My-Tickets-Session) the buyer's tickets at every venue
+  GET  /my-tickets/{venue}/orders/{order_id}/documents   fresh 5-minute links to its PDF and .ics
   POST /my-tickets/{venue}/orders/{order_id}/resend   that venue sends the confirmation again
 
 The link reaches the page in the URL's fragment and the API in a body, never
@@ -64,6 +65,14 @@ def list_tickets(*, stores):
 
     session = header(my_tickets.current_request, SESSION_HEADER)
     return json_response(service.tickets(bootstrap.network(), stores, session), headers=NO_STORE)
+
+
+@route(my_tickets, "/my-tickets/{venue}/orders/{order_id}/documents", methods=["GET"], venue_access="public")
+def order_documents(venue, order_id, *, store):
+    from chalicelib.services import my_tickets as service
+
+    session = header(my_tickets.current_request, SESSION_HEADER)
+    return json_response(service.documents(store, session, order_id), headers=NO_STORE)
 
 
 @route(my_tickets, "/my-tickets/{venue}/orders/{order_id}/resend", methods=["POST"], venue_access="public")

@@ -152,7 +152,8 @@ LINK_MAIL = {
 
 
 def link_mail(language: str, url: str) -> dict[str, str]:
-    words = LINK_MAIL[rules.language_or_default(language)]
+    language = rules.language_or_default(language)
+    words = LINK_MAIL[language]
     intro = words["intro"].format(minutes=rules.LINK_SECONDS // 60)
     text = f"{intro}\n\n{words['button']}: {url}\n\n{words['ignore']}\n"
     body = (f'<!doctype html><html lang="{language}"><body style="font-family:sans-serif">'
@@ -232,6 +233,24 @@ def tickets(network: NetworkStore, stores: StoreFor, session: str | None,
             "orders": orders, "unavailable": unavailable}
 
 
+def _own_paid_order(store: VenueStore, opened: rules.Opened, order_id: str) -> tuple[CustomerTickets, Any]:
+    """The session's own paid order at this venue; NotFound for any other."""
+    customers = CustomerTickets(store)
+    customer_id = customers.customer_of(opened.email)
+    order = customers.paid_order_of(customer_id, order_id) if customer_id else None
+    if order is None:
+        raise NotFound("This order is not among your tickets.")
+    return customers, order
+
+
+def documents(store: VenueStore, session: str | None, order_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """Fresh short-lived links to one of the session's orders' PDF and .ics (services/order_delivery.py)."""
+    from chalicelib.services import order_delivery
+
+    _own_paid_order(store, _session(session, now), order_id)
+    return {**order_delivery.order_documents(store, order_id), "link_seconds": order_delivery.LINK_SECONDS}
+
+
 # -- re-sending an order's confirmation ---------------------------------------------------
 def resend(network: NetworkStore, store: VenueStore, session: str | None, order_id: str, request_key: str | None,
            now: datetime | None = None) -> dict[str, Any]:
@@ -244,11 +263,7 @@ def resend(network: NetworkStore, store: VenueStore, session: str | None, order_
     from chalicelib.services import order_delivery
 
     opened = _session(session, now)
-    customers = CustomerTickets(store)
-    customer_id = customers.customer_of(opened.email)
-    order = customers.paid_order_of(customer_id, order_id) if customer_id else None
-    if order is None:
-        raise NotFound("This order is not among your tickets.")
+    customers, _ = _own_paid_order(store, opened, order_id)
     request_key = request_key or uuid.uuid4().hex
     state, wait = customers.claim_resend(order_id, request_key, int((now or utcnow()).timestamp()),
                                          rules.RESEND_COOLDOWN_SECONDS)

@@ -58,6 +58,16 @@ function sayProblem(problem) {
   showProblem(messageEl, problem);
 }
 
+/* A call with the session failed; a session the API no longer takes is forgotten. */
+function sayFailure(err) {
+  if (err instanceof ApiProblem && err.status === 401) {
+    forgetSession();
+    state.mine = null;
+    showAsk();
+  }
+  sayProblem(err);
+}
+
 function showAsk() {
   mineEl.hidden = true;
   askEl.hidden = false;
@@ -117,6 +127,10 @@ function orderSection(order) {
   const resend = h('button', { type: 'button', class: 'button button-secondary resend', dataset: { order: order.order_id } },
     t('mine.resend'));
   resend.addEventListener('click', () => resendConfirmation(order, resend));
+  const files = h('div', { class: 'order-documents', id: `documents-${order.order_id}` });
+  const showFiles = h('button', { type: 'button', class: 'button button-secondary documents', 'aria-controls': files.id },
+    t('mine.documents'));
+  showFiles.addEventListener('click', () => showDocuments(order, showFiles, files));
   const section = h('section', { class: 'order', 'aria-labelledby': `order-${order.order_id}` },
     h('h3', { class: 'order-venue', id: `order-${order.order_id}` }, venueName(order)),
     h('p', { class: 'muted order-id' }, t('order.order', { id: order.order_id }),
@@ -124,7 +138,8 @@ function orderSection(order) {
     tickets.length ? h('ul', { class: 'ticket-list' }, tickets.map((ticket) => ticketItem(ticket, order)))
       : h('p', { class: 'notice' }, t('order.tickets_pending')),
     h('p', { class: 'order-total' }, `${t('basket.total')}: `, h('strong', {}, formatMoney(order.total))),
-    h('p', {}, resend));
+    h('p', { class: 'order-actions' }, showFiles, ' ', resend),
+    files);
   applyAccent(section, order.brand_color);
   return section;
 }
@@ -146,11 +161,28 @@ async function loadTickets() {
     state.mine = await api('/api/my-tickets', { headers: { [SESSION_HEADER]: session() } });
     render();
   } catch (err) {
-    if (err instanceof ApiProblem && err.status === 401) {
-      forgetSession();
-      showAsk();
-    }
-    sayProblem(err);
+    sayFailure(err);
+  }
+}
+
+/* The PDF and .ics as links signed for a few minutes: fetched when asked for, so they are fresh. */
+async function showDocuments(order, button, files) {
+  button.disabled = true;
+  try {
+    const found = await api(`/api/my-tickets/${encodeURIComponent(order.venue)}/orders/${encodeURIComponent(order.order_id)}/documents`, {
+      headers: { [SESSION_HEADER]: session() }
+    });
+    const docs = Array.isArray(found?.documents) ? found.documents : [];
+    files.replaceChildren(docs.length
+      ? h('ul', { class: 'document-list' }, docs.map((d) => h('li', {},
+        h('a', { class: 'button document-link', href: d.url, dataset: { kind: d.kind } },
+          d.kind === 'pdf' ? t('order.pdf') : t('order.ics', { name: d.name })))))
+      : h('p', { class: 'notice' }, t('order.documents_pending')));
+    files.querySelector('a')?.focus();
+  } catch (err) {
+    sayFailure(err);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -165,8 +197,7 @@ async function resendConfirmation(order, button) {
     say('success', 'mine.resent', { venue: venueName(order) });
   } catch (err) {
     if (err instanceof ApiProblem && !err.isNetwork && err.status !== 503) state.resendKeys.delete(order.order_id);
-    sayProblem(err);
-    if (err instanceof ApiProblem && err.status === 401) { forgetSession(); state.mine = null; showAsk(); }
+    sayFailure(err);
   } finally {
     button.disabled = false;
   }
