@@ -337,6 +337,30 @@ def test_a_sell_out_shows_in_the_catalogue_within_5_seconds(site, browser, artif
         assert page.locator(f"li[data-event='{created['event_id']}'] .badge-sold-out").text_content() == "Uitverkocht"
 
 
+def test_a_lead_uploads_a_picture_through_the_edge_and_the_event_page_shows_it(site, browser):
+    """Binary bodies through CloudFront's stand-in and `chalice local`, as a venue's own tool would send them."""
+    import io
+
+    from PIL import Image
+
+    lead = {"Authorization": f"Bearer {_staff_token(site, 'stadsloket-lead')}"}
+    event = _event_with(site, lambda e: e["venue"] == "stadsloket")
+    out = io.BytesIO()
+    Image.new("RGB", (1400, 700), (200, 120, 40)).save(out, "JPEG")
+    answer = requests.put(site.url(f"/api/venues/stadsloket/events/{event['event_id']}/image"), data=out.getvalue(),
+                          headers={**lead, "Content-Type": "image/jpeg"}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    image = answer.json()["image"]
+    assert image["widths"] == [400, 800, 1200] and (image["width"], image["height"]) == (1200, 600)
+    picture = requests.get(site.url(f"/{image['key']}-800.webp"), timeout=10)
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/webp"
+    with _page(browser) as page:
+        page.goto(site.url(f"/event.html?venue=stadsloket&event={event['event_id']}"))
+        hero = page.locator("img.event-hero")
+        assert image["key"] in hero.get_attribute("srcset")
+        page.wait_for_function("() => document.querySelector('img.event-hero').naturalWidth > 0")
+
+
 PAINT = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   const resources = performance.getEntriesByType('resource');
