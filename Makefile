@@ -7,11 +7,19 @@ PORT ?= 8000
 STAGE ?= dev
 export PORT
 
-.PHONY: run test lint bench deploy package clean system-deps
+.PHONY: run test lint check bench deploy destroy redrive package clean system-deps
+
+# checkov in a venv of its own: it pins boto3/botocore older than Loket's.
+CHECKOV_VENV := .venv-checkov
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checks.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checks.txt
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
@@ -29,11 +37,15 @@ system-deps:
 run: $(VENV)/.installed
 	$(PY) -m local.run --port $(PORT)
 
-test: $(VENV)/.installed system-deps
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed system-deps
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/cfn-lint infra/*.yaml
+
+# cfn-lint and checkov on the hand-written and the packaged templates (also part of make test).
+check: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	$(PY) -m pytest -q tests/test_templates.py
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
@@ -44,5 +56,13 @@ package: $(VENV)/.installed
 deploy: $(VENV)/.installed
 	$(PY) -m local.deploy deploy --stage $(STAGE)
 
+# Keeps every table, bucket, queue and the user pool unless DELETE_DATA=<the stage's name>.
+destroy: $(VENV)/.installed
+	$(PY) -m local.deploy destroy --stage $(STAGE) $(if $(DELETE_DATA),--delete-data $(DELETE_DATA))
+
+# QUEUE=payment-events, VENUE:webhooks or VENUE:onsale: the dead-letter queue's messages back to the queue.
+redrive: $(VENV)/.installed
+	$(PY) -m local.ops redrive --stage $(STAGE) --queue $(QUEUE)
+
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache

@@ -21,3 +21,13 @@ def count(name: str, venue: str, value: int = 1) -> None:
     holds and failures can be graphed and alarmed on separately."""
     with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="venue", value=venue)
+
+
+def payment_provider_call(*, failed: bool) -> None:
+    """One Stripe call, and whether it failed after its retries (unavailable,
+    no answer, still rate limited). The stage's Stripe error-rate alarm
+    (infra/platform.yaml StripeErrorRateAlarm) divides the two; a refusal (4xx)
+    is an answer, not a failure of Stripe."""
+    for name in ("PaymentProviderCalls", "PaymentProviderErrors") if failed else ("PaymentProviderCalls",):
+        with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+            metric.add_dimension(name="provider", value="stripe")

@@ -1,10 +1,15 @@
-"""`make package` / `make deploy STAGE=...`: Loket into a real AWS account.
+"""`make package` / `make deploy STAGE=...` / `make destroy STAGE=...`:
+Loket into (and out of) a real AWS account (docs/operations.md).
 
 deploy:  1. the platform stack (infra/platform.yaml) and the venue template
-         2. the Chalice app: `chalice package` + infra/app-overrides.json,
+         2. the stage's secrets in Parameter Store
+         3. the Chalice app: `chalice package` + infra/app-overrides.json,
             code uploaded to the artifacts bucket, deployed as a SAM stack
             running as the platform's ApiFunctionRole
-         3. the storefront files into the site bucket
+         4. the edge stack (infra/edge.yaml): CloudFront before the site
+            bucket (origin access control) and the API (/api/*)
+         5. the storefront files into the site bucket, with Content-Type and
+            Cache-Control (local/site.py, as the local stack does)
 Venues are then onboarded by a network admin: `python -m local.deploy
 onboard --api URL --admin USER --slug SLUG --name NAME` (POST /network/venues).
 Needs AWS credentials of an operator and, in the operator's environment,
@@ -18,11 +23,16 @@ never the values (not in the template, not in their environment).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from chalicelib.adapters import provisioning
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,7 +144,9 @@ def operator_inputs(stage: str, env: dict[str, str]) -> dict[str, str]:
     problems = []
     public_url = (env.get("LOKET_PUBLIC_BASE_URL") or "").strip().rstrip("/")
     parts = urlsplit(public_url)
-    if not public_url:
+    if public_url == "auto":
+        pass  # the CloudFront distribution's own https address (deploy)
+    elif not public_url:
         problems.append("LOKET_PUBLIC_BASE_URL is empty: set the storefront's public https address (buyers are "
                         "sent back there after paying)")
     elif parts.scheme != "https" or parts.hostname in ("localhost", "127.0.0.1", "0.0.0.0", "::1", None):
@@ -177,21 +189,31 @@ def put_stage_secrets(session, stage: str, inputs: dict[str, str]) -> list[str]:
     return names
 
 
-def deploy(stage: str) -> None:
-    import boto3
+class Steps:
+    """Prints each step as it runs (`make deploy` is read by a person) and
+    keeps what each stack ended with, for the summary."""
 
-    from chalicelib.adapters import provisioning
-    from local.stack import STOREFRONT
+    def __init__(self, total: int, out=print) -> None:
+        self.total, self.done, self.out, self.stacks = total, 0, out, {}
 
-    inputs = operator_inputs(stage, dict(os.environ))
-    session = boto3.Session()
-    outputs = provisioning.deploy_platform(session, stage, local=False)
-    put_stage_secrets(session, stage, inputs)
+    def run(self, title: str, action, *args, **kwargs):
+        self.done += 1
+        self.out(f"[{self.done}/{self.total}] {title} ...")
+        started = time.monotonic()
+        result = action(*args, **kwargs)
+        self.out(f"[{self.done}/{self.total}] {title}: done in {time.monotonic() - started:.0f} s")
+        return result
+
+
+def deploy_app_stack(session, stage: str, outputs: dict[str, str], public_base_url: str) -> dict[str, str]:  # noqa: ANN001
+    """Package the Chalice app, upload its code, and create or update its
+    stack through a change set (an unchanged app is not an error)."""
     build = ROOT / "build" / stage
     template_path = package(stage, build, role_arn=outputs["ApiFunctionRoleArn"])
-    s3 = session.client("s3")
-    code_key = f"app/{stage}/deployment-{os.urandom(6).hex()}.zip"
-    s3.upload_file(str(build / "deployment.zip"), outputs["ArtifactsBucketName"], code_key)
+    code = (build / "deployment.zip").read_bytes()
+    # Named by content: an unchanged app uploads to the same key and changes nothing.
+    code_key = f"app/{stage}/deployment-{hashlib.sha256(code).hexdigest()[:16]}.zip"
+    session.client("s3").put_object(Bucket=outputs["ArtifactsBucketName"], Key=code_key, Body=code)
     template = json.loads(template_path.read_text())
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
@@ -203,21 +225,184 @@ def deploy(stage: str) -> None:
         "VenueProvisionerRoleArn": outputs["VenueProvisionerRoleArn"], "ApiPrincipalArn": outputs["ApiPrincipalArn"],
         "VenueTemplateUrl": outputs["VenueTemplateUrl"], "UserPoolId": outputs["UserPoolId"],
         "UserPoolClientId": outputs["UserPoolClientId"],
-        "PublicBaseUrl": inputs["public_base_url"],
+        "PublicBaseUrl": public_base_url,
     }
-    kwargs = dict(StackName=f"loket-{stage}-app", TemplateBody=json.dumps(template),
+    name = app_stack_name(stage)
+    kwargs = dict(StackName=name, TemplateBody=json.dumps(template),
                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
                   Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
-    status, _ = provisioning.stack_state(cfn, kwargs["StackName"])
+    status, _ = provisioning.stack_state(cfn, name)
     change_set = cfn.create_change_set(ChangeSetName=f"deploy-{os.urandom(4).hex()}",
                                        ChangeSetType="CREATE" if status is None else "UPDATE", **kwargs)
-    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set["Id"])
+    try:
+        cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=change_set["Id"])
+    except Exception:  # noqa: BLE001 - the waiter fails on an empty change set too
+        described = cfn.describe_change_set(ChangeSetName=change_set["Id"])
+        if "didn't contain changes" in described.get("StatusReason", "") or "No updates" in described.get(
+                "StatusReason", ""):
+            cfn.delete_change_set(ChangeSetName=change_set["Id"])
+            return provisioning.wait_for(cfn, name)
+        raise
     cfn.execute_change_set(ChangeSetName=change_set["Id"])
-    app_outputs = provisioning.wait_for(cfn, kwargs["StackName"])
-    for path in sorted(STOREFRONT.rglob("*")):
-        if path.is_file():
-            s3.upload_file(str(path), outputs["SiteBucketName"], str(path.relative_to(STOREFRONT)))
-    print(json.dumps({**outputs, **app_outputs}, indent=2))
+    return provisioning.wait_for(cfn, name)
+
+
+def app_stack_name(stage: str) -> str:
+    return f"loket-{stage}-app"
+
+
+def edge_stack_name(stage: str) -> str:
+    return f"loket-{stage}-edge"
+
+
+def deploy_edge_stack(session, stage: str, site_bucket: str, api_url: str, env: dict[str, str],  # noqa: ANN001
+                      poll: float = 5) -> dict[str, str]:
+    """The CloudFront distribution (infra/edge.yaml) before the site bucket and the API."""
+    parameters = {"Stage": stage, "SiteBucketName": site_bucket, "ApiDomainName": urlsplit(api_url).hostname}
+    if env.get("LOKET_CERTIFICATE_ARN"):
+        parameters.update(Aliases=urlsplit(env["LOKET_PUBLIC_BASE_URL"]).hostname,
+                          CertificateArn=env["LOKET_CERTIFICATE_ARN"])
+    return provisioning.deploy_stack(session.client("cloudformation"), edge_stack_name(stage), parameters,
+                                     template_body=(ROOT / "infra" / "edge.yaml").read_text(), poll=poll)
+
+
+DEPLOY_STEPS = ("platform stack", "stage secrets", "app stack", "edge stack (CloudFront)", "storefront files")
+
+
+def deploy(stage: str, *, session=None, env: dict[str, str] | None = None, deploy_app=deploy_app_stack,  # noqa: ANN001
+           out=print, poll: float = 5) -> dict[str, str]:
+    """`make deploy`: create or update, in order, the platform stack, the
+    stage's secrets, the app stack, the edge stack, then upload the
+    storefront; idempotent (a second run changes nothing). The edge comes
+    after the app because its /api/* origin is the app's API. With
+    LOKET_PUBLIC_BASE_URL=auto the site's address is the distribution's:
+    on the first deploy the app is deployed once more with it."""
+    from local.site import upload_site
+
+    env = dict(os.environ) if env is None else env
+    inputs = operator_inputs(stage, env)
+    import boto3
+
+    session = session or boto3.Session()
+    steps = Steps(len(DEPLOY_STEPS), out)
+    outputs = steps.run("platform stack", provisioning.deploy_platform, session, stage, local=False,
+                        alarm_email=env.get("LOKET_ALARM_EMAIL", ""), poll=poll)
+    steps.run("stage secrets", put_stage_secrets, session, stage, inputs)
+    public_url = inputs["public_base_url"]
+    if public_url == "auto":
+        _, edge = provisioning.stack_state(session.client("cloudformation"), edge_stack_name(stage))
+        public_url = edge.get("SiteUrl", "https://first-deploy.invalid")
+    app = steps.run("app stack", deploy_app, session, stage, outputs, public_url)
+    edge = steps.run("edge stack (CloudFront)", deploy_edge_stack, session, stage, outputs["SiteBucketName"],
+                     app["ApiUrl"], env, poll=poll)
+    if inputs["public_base_url"] == "auto" and public_url != edge["SiteUrl"]:
+        public_url = edge["SiteUrl"]
+        out(f"first deploy: the app again, with the site's address {public_url}")
+        app = deploy_app(session, stage, outputs, public_url)
+    files = steps.run("storefront files", upload_site, session.client("s3"), outputs["SiteBucketName"])
+    summary = {"site_url": public_url, "api_url": app["ApiUrl"], "distribution": edge.get("DistributionId", ""),
+               "storefront_files": files, "stacks": {name: stack_resources(session, name) for name in (
+                   f"loket-{stage}-platform", app_stack_name(stage), edge_stack_name(stage))}}
+    out(json.dumps(summary, indent=2))
+    out(f"Site: {public_url}")
+    return summary
+
+
+def stack_resources(session, name: str) -> dict[str, int]:  # noqa: ANN001
+    """How many resources of each type a stack holds (the deploy's summary)."""
+    counts: dict[str, int] = {}
+    try:
+        pages = session.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=name)
+        for page in pages:
+            for resource in page["StackResourceSummaries"]:
+                counts[resource["ResourceType"]] = counts.get(resource["ResourceType"], 0) + 1
+    except Exception:  # noqa: BLE001 - a stack that is not there has none
+        return {}
+    return dict(sorted(counts.items()))
+
+
+def destroy(stage: str, *, delete_data: str | None = None, session=None, out=print, poll: float = 5) -> dict:  # noqa: ANN001
+    """`make destroy STAGE=...`: removes the edge, app and platform stacks.
+    Their data (tables, buckets, queues, the user pool) is retained by
+    DeletionPolicy; venue stacks must be offboarded first (their exports are
+    the way out). Deleting the retained data as well needs
+    `--delete-data=<stage>`, the stage's name typed again; even then a bucket
+    with objects is listed, not emptied (docs/operations.md)."""
+    import boto3
+
+    session = session or boto3.Session()
+    cfn = session.client("cloudformation")
+    venues = [s["StackName"] for page in cfn.get_paginator("list_stacks").paginate(StackStatusFilter=[
+        "CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "CREATE_IN_PROGRESS"])
+        for s in page["StackSummaries"] if s["StackName"].startswith(f"loket-{stage}-venue-")]
+    if venues:
+        raise SystemExit(f"destroy {stage}: refusing: venues are still onboarded ({', '.join(sorted(venues))}); "
+                         f"offboard each (it exports the venue's data) first.")
+    if delete_data is not None and delete_data != stage:
+        raise SystemExit(f"destroy {stage}: --delete-data must repeat the stage's name ({stage}).")
+    _, platform = provisioning.stack_state(cfn, f"loket-{stage}-platform")
+    removed = []
+    for name in (edge_stack_name(stage), app_stack_name(stage), f"loket-{stage}-platform"):
+        status, _ = provisioning.stack_state(cfn, name)
+        if status is None:
+            continue
+        out(f"deleting {name} ...")
+        cfn.delete_stack(StackName=name)
+        _wait_deleted(cfn, name, poll)
+        removed.append(name)
+    retained = retained_data(stage, platform)
+    if delete_data is None:
+        out(f"retained (delete with --delete-data={stage}): " + ", ".join(retained))
+        return {"removed": removed, "retained": retained, "deleted": []}
+    return {"removed": removed, "retained": [], "deleted": delete_retained(session, stage, platform, out)}
+
+
+def retained_data(stage: str, platform: dict[str, str]) -> list[str]:
+    return [name for name in (platform.get("NetworkTableName"), platform.get("SiteBucketName"),
+                              platform.get("ArtifactsBucketName"), platform.get("DocumentsBucketName"),
+                              platform.get("BackupsBucketName"), f"loket-{stage}-payment-events",
+                              f"loket-{stage}-payment-events-dlq", platform.get("UserPoolId")) if name]
+
+
+def delete_retained(session, stage: str, platform: dict[str, str], out) -> list[str]:  # noqa: ANN001
+    deleted = []
+    if platform.get("NetworkTableName"):
+        session.client("dynamodb").delete_table(TableName=platform["NetworkTableName"])
+        deleted.append(platform["NetworkTableName"])
+    sqs = session.client("sqs")
+    for name in (f"loket-{stage}-payment-events", f"loket-{stage}-payment-events-dlq"):
+        try:
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            deleted.append(name)
+        except sqs.exceptions.QueueDoesNotExist:
+            pass
+    s3 = session.client("s3")
+    for key in ("SiteBucketName", "ArtifactsBucketName", "DocumentsBucketName", "BackupsBucketName"):
+        bucket = platform.get(key)
+        if not bucket:
+            continue
+        if s3.list_object_versions(Bucket=bucket, MaxKeys=1).get("Versions") or s3.list_objects_v2(
+                Bucket=bucket, MaxKeys=1).get("KeyCount"):
+            out(f"kept {bucket}: it holds objects; empty it yourself if you mean it")
+            continue
+        s3.delete_bucket(Bucket=bucket)
+        deleted.append(bucket)
+    if platform.get("UserPoolId"):
+        session.client("cognito-idp").delete_user_pool(UserPoolId=platform["UserPoolId"])
+        deleted.append(platform["UserPoolId"])
+    return deleted
+
+
+def _wait_deleted(cfn, name: str, poll: float) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        status, _ = provisioning.stack_state(cfn, name)
+        if status in (None, "DELETE_COMPLETE"):
+            return
+        if status == "DELETE_FAILED":
+            raise RuntimeError(f"{name}: DELETE_FAILED")
+        time.sleep(poll)
+    raise TimeoutError(name)
 
 
 def onboard(api: str, admin: str, password: str, slug: str, name: str) -> None:
@@ -233,9 +418,12 @@ def onboard(api: str, admin: str, password: str, slug: str, name: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("package", "deploy"):
+    for name in ("package", "deploy", "destroy"):
         command = commands.add_parser(name)
         command.add_argument("--stage", required=True)
+        if name == "destroy":
+            command.add_argument("--delete-data", metavar="STAGE", default=None,
+                                 help="also delete the retained tables, queues, empty buckets and user pool")
     venue = commands.add_parser("onboard")
     for flag in ("--api", "--admin", "--slug", "--name"):
         venue.add_argument(flag, required=True)
@@ -244,6 +432,8 @@ def main(argv: list[str] | None = None) -> None:
         print(package(args.stage, ROOT / "build" / args.stage))
     elif args.command == "deploy":
         deploy(args.stage)
+    elif args.command == "destroy":
+        print(json.dumps(destroy(args.stage, delete_data=args.delete_data or None), indent=2))
     else:
         onboard(args.api, args.admin, os.environ["LOKET_ADMIN_PASSWORD"], args.slug, args.name)
 

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local.site import security_headers
+
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization",
               "proxy-authenticate", "host", "content-length"}
 
@@ -49,9 +51,12 @@ def make_handler(api_host: str, api_port: int, s3, bucket: str, moto_endpoint: s
             finally:
                 connection.close()
             self.send_response(response.status)
+            added = security_headers()  # CloudFront's response headers policy overrides the origin's
             for name, value in response.getheaders():
-                if name.lower() not in HOP_BY_HOP:
+                if name.lower() not in HOP_BY_HOP and name not in added:
                     self.send_header(name, value)
+            for name, value in added.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
@@ -86,6 +91,8 @@ def make_handler(api_host: str, api_port: int, s3, bucket: str, moto_endpoint: s
             self.send_header("Content-Length", str(len(body) if length is None else length))
             if cache:
                 self.send_header("Cache-Control", cache)
+            for name, value in security_headers().items():  # as infra/edge.yaml's SecurityHeadersPolicy
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 

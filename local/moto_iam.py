@@ -390,6 +390,12 @@ def _service_role_needs(kind: str, rtype: str, props: dict[str, Any], name: str,
     if rtype == "AWS::SQS::Queue":
         action = {"create": "sqs:CreateQueue", "update": "sqs:SetQueueAttributes", "delete": "sqs:DeleteQueue"}[kind]
         return [(action, f"arn:aws:sqs:{region}:{account}:{props.get('QueueName') or name}", {})]
+    if rtype == "AWS::CloudWatch::Alarm":  # moto's CloudFormation then skips it: it has no alarms
+        action = "cloudwatch:DeleteAlarms" if kind == "delete" else "cloudwatch:PutMetricAlarm"
+        return [(action, f"arn:aws:cloudwatch:{region}:{account}:alarm:{props.get('AlarmName') or name}", {})]
+    if rtype == "AWS::CloudWatch::Dashboard":
+        action = "cloudwatch:DeleteDashboards" if kind == "delete" else "cloudwatch:PutDashboard"
+        return [(action, f"arn:aws:cloudwatch::{account}:dashboard/{props.get('DashboardName') or name}", {})]
     raise ServiceRoleDenied(f"local/moto_iam.py has no service-role check for {rtype}; add one to _service_role_needs")
 
 
@@ -437,6 +443,7 @@ def _patch_cloudformation() -> None:
             props = {"RoleName": getattr(parsed_resource, "name", None), "Path": getattr(parsed_resource, "path", None),
                      "TableName": getattr(parsed_resource, "name", None),
                      "QueueName": getattr(parsed_resource, "name", None),
+                     "DashboardName": getattr(parsed_resource, "name", None),
                      "Roles": getattr(parsed_resource, "role_names", None),
                      "Users": getattr(parsed_resource, "user_names", None),
                      "Groups": getattr(parsed_resource, "group_names", None)}

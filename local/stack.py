@@ -8,7 +8,6 @@ what a newcomer runs.
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -59,8 +58,10 @@ def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "h
 
     local_aws = start_local_aws_process(port=moto_port) if moto_in_own_process else start_local_aws(port=moto_port)
     os.environ.update({"AWS_ENDPOINT_URL": local_aws.endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
-    outputs = provisioning.deploy_platform(local_aws.operator, STAGE, local=True, poll=0.05)
+    # The pool first: the platform's API policy names it (moto's CloudFormation has no Cognito types).
     pool_id, client_id = _user_pool(local_aws)
+    outputs = provisioning.deploy_platform(local_aws.operator, STAGE, local=True, poll=0.05,
+                                           local_user_pool_id=pool_id)
     secret_parameters = _put_local_secrets(local_aws)
     stripe = StripeEmulator(port=stripe_port, webhook_url=webhook_url).start()
     env = {
@@ -173,17 +174,10 @@ def _authorize_ssm_by_parameter() -> None:
 
 
 def upload_storefront(local_aws: LocalAws, bucket: str) -> int:
-    s3 = local_aws.operator.client("s3", endpoint_url=local_aws.endpoint)
-    uploaded = 0
-    for path in sorted(STOREFRONT.rglob("*")):
-        if path.is_file():
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
-                content_type += "; charset=utf-8"
-            s3.put_object(Bucket=bucket, Key=str(path.relative_to(STOREFRONT)), Body=path.read_bytes(),
-                          ContentType=content_type, CacheControl="no-cache")
-            uploaded += 1
-    return uploaded
+    """The same upload, Content-Type and Cache-Control as `make deploy` (local/site.py)."""
+    from local.site import upload_site
+
+    return upload_site(local_aws.operator.client("s3", endpoint_url=local_aws.endpoint), bucket, STOREFRONT)
 
 
 def onboard_venue(profile: dict[str, Any]) -> dict[str, Any]:

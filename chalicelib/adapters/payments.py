@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.adapters import secrets
 from chalicelib.errors import InvalidSignature, PaymentProviderUnavailable
 from chalicelib.settings import get_settings
@@ -48,17 +49,24 @@ def _call(fn, *args, **kwargs):
     outcome may be unknown: retry with the same idempotency key) or Refused."""
     import stripe
 
-    for attempt in range(RATE_LIMIT_ATTEMPTS):
-        try:
-            return fn(*args, **kwargs)
-        except stripe.RateLimitError as error:
-            if attempt + 1 == RATE_LIMIT_ATTEMPTS:
-                raise PaymentProviderUnavailable("The payment provider is busy; try again in a moment.") from error
-            time.sleep(random.uniform(0, 0.25 * 2 ** attempt))
-        except (stripe.APIConnectionError, stripe.APIError) as error:
-            raise PaymentProviderUnavailable("The payment provider did not answer; try again in a moment.") from error
-        except stripe.InvalidRequestError as error:
-            raise Refused(error.code, error.user_message or str(error)) from error
+    failed = True
+    try:
+        for attempt in range(RATE_LIMIT_ATTEMPTS):
+            try:
+                answer = fn(*args, **kwargs)
+                failed = False
+                return answer
+            except stripe.RateLimitError as error:
+                if attempt + 1 == RATE_LIMIT_ATTEMPTS:
+                    raise PaymentProviderUnavailable("The payment provider is busy; try again in a moment.") from error
+                time.sleep(random.uniform(0, 0.25 * 2 ** attempt))
+            except (stripe.APIConnectionError, stripe.APIError) as error:
+                raise PaymentProviderUnavailable("The payment provider did not answer; try again in a moment.") from error
+            except stripe.InvalidRequestError as error:
+                failed = False  # Stripe answered: the request is refused, Stripe works
+                raise Refused(error.code, error.user_message or str(error)) from error
+    finally:
+        observability.payment_provider_call(failed=failed)
 
 
 def create_checkout(*, basket_id: str, lines: list[dict[str, Any]], customer_email: str, expires_at: datetime,

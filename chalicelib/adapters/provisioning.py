@@ -70,12 +70,14 @@ def deploy_stack(cfn: Any, name: str, parameters: dict[str, str], *, template_bo
     return wait_for(cfn, name, poll=poll) if wait else {}
 
 
-def deploy_platform(session: Any, stage: str, *, local: bool, poll: float = 5) -> dict[str, str]:
+def deploy_platform(session: Any, stage: str, *, local: bool, poll: float = 5, local_user_pool_id: str = "",
+                    alarm_email: str = "") -> dict[str, str]:
     cfn = session.client("cloudformation")
     outputs = deploy_stack(
         cfn, f"loket-{stage}-platform",
         {"Stage": stage, "CreateUserPool": "false" if local else "true", "LocalIdentities": "true" if local else "false",
-         **({} if local else {"MailDomain": mail_domain_of({**os.environ, "LOKET_STAGE": stage})})},
+         **({"LocalUserPoolId": local_user_pool_id} if local else {
+             "MailDomain": mail_domain_of({**os.environ, "LOKET_STAGE": stage}), "AlarmEmail": alarm_email})},
         template_body=(INFRA / "platform.yaml").read_text(), poll=poll)
     key = "templates/venue.yaml"
     session.client("s3").put_object(Bucket=outputs["ArtifactsBucketName"], Key=key,
@@ -85,14 +87,24 @@ def deploy_platform(session: Any, stage: str, *, local: bool, poll: float = 5) -
     return outputs
 
 
-def start_venue_stack(cfn: Any, *, stage: str, venue: str, template_url: str, provisioner_role_arn: str,
-                      trusted_principal_arn: str, onsale_worker_arn: str = "") -> None:
+def venue_stack_parameters(*, stage: str, venue: str, trusted_principal_arn: str, onsale_worker_arn: str = "",
+                           mail_domain: str = "", mail_events_worker_arn: str = "") -> dict[str, str]:
+    """The one place a venue stack's parameters are made: onboarding (the API)
+    and restoring a venue (local/ops.py, the operator) use it."""
     parameters = {"Stage": stage, "VenueSlug": venue, "TrustedPrincipalArn": trusted_principal_arn}
     if onsale_worker_arn:
         parameters["OnSaleWorkerArn"] = onsale_worker_arn
+    if mail_events_worker_arn:  # deployed: the venue's mail identity and bounce topic (venue.yaml Mail*)
+        parameters.update(MailDomain=mail_domain, MailEventsWorkerArn=mail_events_worker_arn)
+    return parameters
+
+
+def start_venue_stack(cfn: Any, *, stage: str, venue: str, template_url: str, provisioner_role_arn: str,
+                      trusted_principal_arn: str, onsale_worker_arn: str = "") -> None:
     settings = get_settings()
-    if settings.mail_events_worker_arn:  # deployed: the venue's mail identity and bounce topic (venue.yaml Mail*)
-        parameters.update(MailDomain=settings.mail_domain, MailEventsWorkerArn=settings.mail_events_worker_arn)
+    parameters = venue_stack_parameters(
+        stage=stage, venue=venue, trusted_principal_arn=trusted_principal_arn, onsale_worker_arn=onsale_worker_arn,
+        mail_domain=settings.mail_domain, mail_events_worker_arn=settings.mail_events_worker_arn)
     deploy_stack(cfn, f"loket-{stage}-venue-{venue}", parameters,
                  template_url=template_url, role_arn=provisioner_role_arn, wait=False)
 
