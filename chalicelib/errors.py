@@ -62,6 +62,10 @@ class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflicts with the current state"
 
 
+class OffboardingNotPrepared(Problem):
+    status, slug, title = 428, "offboarding-not-confirmed", "Export the venue and confirm before offboarding"
+
+
 class SoldOut(Conflict):
     slug, title = "sold-out", "Not enough places left"
 

@@ -118,6 +118,12 @@ class Settings:
         role may read and write only its own prefix (infra/venue.yaml)."""
         return f"loket-{self.stage}-documents-{self.api_principal_arn.split(':')[4]}"
 
+    @property
+    def backups_bucket(self) -> str:
+        """Venue exports under `venues/{venue}/exports/` (offboarding; each
+        venue role may only write its own prefix: infra/venue.yaml OwnExportsOnly)."""
+        return f"loket-{self.stage}-backups-{self.api_principal_arn.split(':')[4]}"
+
     def venue_stack_name(self, venue: str) -> str:
         return f"loket-{self.stage}-venue-{venue}"
 

@@ -216,7 +216,10 @@ def test_onboarding_through_the_api_still_works_with_a_bounded_venue_role(api, l
     assert stack["Stacks"][0]["RoleARN"] == loket.outputs["VenueProvisionerRoleArn"]
     role = loket.operator.client("iam").get_role(RoleName="loket-local-venue-zaal-grens")["Role"]
     assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == loket.outputs["VenueRoleBoundaryArn"]
-    assert api.call("DELETE", "/network/venues/zaal-grens", token=admin).status_code == 204
+    exported = api.call("POST", "/network/venues/zaal-grens/offboarding", token=admin)  # the export first
+    assert exported.status_code == 202, exported.data
+    assert api.call("DELETE", f"/network/venues/zaal-grens?confirmation={exported.data['confirmation']}",
+                    token=admin).status_code == 200
     assert "loket-local-venue-zaal-grens" not in _role_names(loket)
 
 

@@ -42,12 +42,22 @@ def read_venue(venue, *, caller):
     return json_response(venues.public_profile(found))
 
 
-@route(network, "/network/venues/{venue}", methods=["DELETE"], venue_access="network-admin")
-def offboard_venue(venue, *, caller):
+@route(network, "/network/venues/{venue}/offboarding", methods=["POST"], venue_access="network-admin")
+def prepare_offboarding(venue, *, caller):
+    """Step 1 of 2: stop the venue's sales and export its table; deletes nothing."""
     from chalicelib.services import venues
 
-    venues.offboard(bootstrap.network(), venue)
-    return json_response(None, 204)
+    return json_response(venues.prepare_offboarding(bootstrap.network(), venue), 202,
+                         {"Cache-Control": "no-store"})
+
+
+@route(network, "/network/venues/{venue}", methods=["DELETE"], venue_access="network-admin")
+def offboard_venue(venue, *, caller):
+    """Step 2 of 2: `?confirmation=` from step 1, or 428 and nothing happens."""
+    from chalicelib.services import venues
+
+    query = network.current_request.query_params or {}
+    return json_response(venues.offboard(bootstrap.network(), venue, confirmation=query.get("confirmation")))
 
 
 @route(network, "/network/catalogue", methods=["POST"], venue_access="network-admin")

@@ -10,6 +10,9 @@ creates its staff groups. In AWS a stack takes minutes, so the API answers
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from typing import Annotated, Any
 
 from pydantic import StringConstraints
@@ -18,10 +21,10 @@ from chalicelib import bootstrap
 from chalicelib.adapters import aws, identity, payments, provisioning, tenancy
 from chalicelib.adapters.network_store import NetworkStore
 from chalicelib.domain.model import Slug, Strict, Text, utcnow
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound, OffboardingNotPrepared
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
-from chalicelib.services import catalogue, sales
+from chalicelib.services import catalogue, sales, venue_backup
 
 
 class NewVenue(Strict):
@@ -74,15 +77,49 @@ def finish_all(network: NetworkStore) -> list[str]:
             if v["status"] == "provisioning" and finish_onboarding(network, v["slug"])["status"] == "active"]
 
 
-def offboard(network: NetworkStore, slug: str, *, cfn: Any = None) -> None:
-    """Remove a venue: catalogue pages, staff groups, then its stack with all its data."""
+def prepare_offboarding(network: NetworkStore, slug: str) -> dict[str, Any]:
+    """First of two steps: the venue stops selling (public routes open only
+    active venues) and its whole table is exported to the backups bucket.
+    Nothing is deleted. Returns the export's summary and the confirmation
+    that the second step (`offboard`) needs; asking again makes a new export
+    and a new confirmation."""
+    venue = network.get_venue(slug)
+    if not venue or venue["status"] not in ("active", "offboarding"):
+        raise NotFound(f"There is no active venue '{slug}'.")
+    was_published = venue.get("offboarding", {}).get("published_events")
+    if was_published is None:
+        was_published = [e.event_id for e in bootstrap.worker_store(slug).list_events() if e.published]
+    network.update_venue(slug, status="offboarding")
+    sales.forget_active_venue(slug)
+    manifest = venue_backup.export_venue(slug, venue)
+    confirmation = secrets.token_hex(4)
+    network.update_venue(slug, offboarding={
+        "export": f"s3://{manifest['bucket']}/{manifest['prefix']}", "item_count": manifest["item_count"],
+        "counts": manifest["counts"], "published_events": was_published,
+        "confirmation_sha256": hashlib.sha256(confirmation.encode()).hexdigest()})
+    logger.info("venue exported for offboarding", extra={"venue": slug, "item_count": manifest["item_count"],
+                                                         "counts": manifest["counts"]})
+    return {"venue": slug, "export": f"s3://{manifest['bucket']}/{manifest['prefix']}",
+            "item_count": manifest["item_count"], "counts": manifest["counts"], "confirmation": confirmation}
+
+
+def offboard(network: NetworkStore, slug: str, *, confirmation: str | None, cfn: Any = None) -> dict[str, Any]:
+    """Second step: with the confirmation `prepare_offboarding` answered,
+    remove the venue: catalogue pages, staff groups, then its stack. The
+    stack keeps the table and the queues holding data (DeletionPolicy Retain);
+    an operator deletes them once the export is checked (docs/operations.md)."""
     venue = network.get_venue(slug)
     if not venue:
         raise NotFound(f"There is no venue '{slug}'.")
-    event_ids: list[str] = []
-    if venue["status"] == "active":
-        event_ids = [e.event_id for e in bootstrap.worker_store(slug).list_events() if e.published]
-    network.update_venue(slug, status="offboarding")
+    plan = venue.get("offboarding") or {}
+    if venue["status"] != "offboarding" or not plan.get("confirmation_sha256"):
+        raise OffboardingNotPrepared(f"Venue '{slug}' has not been exported: POST /network/venues/{slug}/offboarding "
+                                     f"first, then repeat this request with its confirmation.")
+    if not confirmation or not hmac.compare_digest(hashlib.sha256(confirmation.encode()).hexdigest(),
+                                                   plan["confirmation_sha256"]):
+        raise OffboardingNotPrepared(f"The confirmation does not match the last export of '{slug}' "
+                                     f"({plan['export']}).")
+    event_ids: list[str] = plan.get("published_events") or []
     sales.forget_active_venue(slug)
     catalogue.unpublish_venue(network, slug, event_ids)
     for role in identity.ROLES:
@@ -90,7 +127,8 @@ def offboard(network: NetworkStore, slug: str, *, cfn: Any = None) -> None:
     provisioning.delete_venue_stack(cfn or aws.client("cloudformation"), stage=get_settings().stage, venue=slug)
     tenancy.forget(slug)
     network.delete_venue(slug)
-    logger.info("venue offboarded", extra={"venue": slug})
+    logger.info("venue offboarded", extra={"venue": slug, "export": plan["export"]})
+    return {"venue": slug, "export": plan["export"], "item_count": plan["item_count"], "counts": plan["counts"]}
 
 
 def public_profile(venue: dict[str, Any]) -> dict[str, Any]:

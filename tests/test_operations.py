@@ -1,0 +1,128 @@
+"""Operating Loket, on the local stack (moto with IAM enforced; docs/operations.md).
+
+What stands in for what: moto's CloudFormation creates the venue stacks and
+honours DeletionPolicy Retain as AWS does; it ignores CloudWatch alarms and
+the CloudFront types (tests/test_templates.py checks those definitions
+statically, and the local edge, local/edge.py, stands in for CloudFront).
+Waiting out a queue's 720 s visibility timeout is replaced by setting it to 0
+for the test: SQS then hands the message out again at once, and counts each
+receive as AWS does.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import requests
+
+from chalicelib.adapters import identity, provisioning, venue_export
+from local import demo, ops, stack as local_stack
+from local.runner import drain
+
+VENUE = "zaal-archief"
+
+
+def _table_items(operator, table: str) -> list[dict]:
+    return sorted(venue_export.scan_items(operator.client("dynamodb"), table),
+                  key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+def test_a_venue_is_offboarded_only_after_its_export_and_restored_from_it_identically(api, loket):
+    admin = api.token("netwerk-admin")
+    assert api.call("POST", "/network/venues", {"slug": VENUE, "name": "Zaal Archief"}, token=admin).status_code == 202
+    assert api.call("GET", f"/network/venues/{VENUE}", token=admin).data["status"] == "active"
+    identity.create_staff(f"{VENUE}-lead", demo.DEMO_PASSWORD, [identity.venue_group(VENUE, "lead")])
+    local_stack.verify_mail_identity(f"{VENUE}.loket.test")  # as the operator does for a venue's mail in AWS
+    event = api.new_event(VENUE, capacity=50)
+    buyers = [f"koper-{uuid.uuid4().hex[:6]}@example.be" for _ in range(3)]
+    for number, email in enumerate(buyers, start=1):
+        api.buy(event, quantity=number, email=email)
+    table = f"loket-local-venue-{VENUE}"
+    before = _table_items(loket.operator, table)
+
+    # Without step 1, or with a wrong confirmation, nothing is deleted.
+    refused = api.call("DELETE", f"/network/venues/{VENUE}", token=admin)
+    assert refused.status_code == 428 and refused.data["type"].endswith("/offboarding-not-confirmed")
+    exported = api.call("POST", f"/network/venues/{VENUE}/offboarding", token=admin)
+    assert exported.status_code == 202, exported.data
+    assert api.call("DELETE", f"/network/venues/{VENUE}?confirmation=nope", token=admin).status_code == 428
+    assert api.call("GET", f"/network/venues/{VENUE}", token=admin).data["status"] == "offboarding"
+    assert table in loket.operator.client("dynamodb").list_tables()["TableNames"]
+
+    # The export holds every item: each order and customer, the venue's secret.
+    bucket, prefix = exported.data["export"][len("s3://"):].split("/", 1)
+    manifest, items = venue_export.read_export(loket.operator.client("s3"), bucket, prefix)
+    exported_items = sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+    assert exported_items == before
+    customers = [i for i in items if i["pk"]["S"].startswith("CUSTOMER#")]
+    orders = [i for i in items if i["pk"]["S"].startswith("ORDER#") and i["sk"]["S"] == "ORDER"]
+    assert len(customers) == 3 and len(orders) == 3
+    assert sorted(i["buyer"]["M"]["email"]["S"] for i in orders) == sorted(buyers)
+    assert manifest["counts"]["CUSTOMER"] == 3 and manifest["item_count"] == len(before)
+    # The answer and the registry carry counts and the key, never a buyer.
+    assert not any(email in json.dumps(exported.data) for email in buyers)
+
+    gone = api.call("DELETE", f"/network/venues/{VENUE}?confirmation={exported.data['confirmation']}", token=admin)
+    assert gone.status_code == 200 and gone.data["item_count"] == len(before)
+    assert api.call("GET", f"/network/venues/{VENUE}", token=admin).status_code == 404
+    # The stack is gone, its table kept (DeletionPolicy: Retain), intact.
+    assert provisioning.stack_state(loket.operator.client("cloudformation"), f"loket-local-venue-{VENUE}")[0] is None
+    assert _table_items(loket.operator, table) == before
+
+    # The operator deletes what was retained, then restores into a fresh stack.
+    purged = ops.purge_venue(loket.operator, "local", VENUE, exported.data["export"])
+    assert purged["items"] == len(before) and table not in loket.operator.client("dynamodb").list_tables()["TableNames"]
+    restored = ops.restore_venue(loket.operator, "local", VENUE, exported.data["export"], poll=0.05)
+    assert restored["items_written"] == len(before)
+    assert _table_items(loket.operator, table) == before
+    # Back in business on its own role: the job activates it, staff read it.
+    assert api.call("GET", f"/network/venues/{VENUE}", token=admin).data["status"] == "active"
+    lead = api.token(f"{VENUE}-lead")
+    events = api.call("GET", f"/venues/{VENUE}/events", token=lead)
+    assert events.status_code == 200 and event["event_id"] in json.dumps(events.data)
+    print(f"\nexport/restore round trip: {len(before)} items, counts {manifest['counts']}")
+
+
+def _as_lambda_runs(handler):
+    """A function that raises fails its whole batch: Lambda's event source
+    returns every message to the queue (Powertools raises when every record
+    of a batch failed)."""
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    def run(event, context):
+        try:
+            return handler(event, context)
+        except BatchProcessingError:
+            return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    return run
+
+
+def test_a_poison_payment_event_lands_in_the_dead_letter_queue_and_the_redrive_returns_it(loket, app, faults):
+    sqs = loket.operator.client("sqs")
+    queue = loket.outputs["PaymentEventsQueueUrl"]
+    dead_letters = sqs.get_queue_url(QueueName="loket-local-payment-events-dlq")["QueueUrl"]
+    poison = json.dumps({"not": "a stripe event", "marker": uuid.uuid4().hex})
+    drain(queue, app.payment_events)  # what other tests left
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
+    try:
+        sqs.send_message(QueueUrl=queue, MessageBody=poison)
+        # The real worker fails it on every receive; after maxReceiveCount (5) SQS moves it.
+        # (No injected duplicate deliveries here: this test counts the one message.)
+        with faults(sqs_duplicate=0.0):
+            drain(queue, _as_lambda_runs(app.payment_events))
+        in_queue = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+        assert in_queue["Attributes"]["ApproximateNumberOfMessages"] == "0"
+        peek = sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                   AttributeNames=["All"]).get("Messages", [])
+        assert [m["Body"] for m in peek] == [poison]
+        assert int(peek[0]["Attributes"]["ApproximateReceiveCount"]) >= 1
+
+        assert ops.redrive(sqs, dead_letters, queue) == 1
+        back = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        assert [m["Body"] for m in back] == [poison]
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=back[0]["ReceiptHandle"])
+        assert sqs.receive_message(QueueUrl=dead_letters, WaitTimeSeconds=0).get("Messages", []) == []
+    finally:
+        sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "720"})
