@@ -48,12 +48,18 @@ def test_the_catalogue_shows_few_left_and_sold_out_as_the_sale_happens(api, writ
     assert _event_page(event)["performances"][0]["availability"] == "few_left"
     assert _network_line(event)["availability"] == "few_left"
 
-    assert api.hold(event, 2).status_code == 201
+    last = api.hold(event, 2)
+    assert last.status_code == 201
     assert _event_page(event)["performances"][0]["availability"] == "sold_out"
     line = _network_line(event)
     assert line["sold_out"] and line["availability"] == "sold_out"
     refused = api.hold(event, 1)
     assert refused.status_code == 409 and refused.data["type"].endswith("/sold-out")
+
+    # The buyer of the last two places cancels: the catalogue shows them back at once.
+    assert api.call("DELETE", f"/holds/concertzaal/{last.data['hold_id']}").status_code == 204
+    assert _event_page(event)["performances"][0]["availability"] == "few_left"
+    assert not _network_line(event)["sold_out"]
 
 
 def _jpeg(width=1000, height=600) -> bytes:

@@ -83,7 +83,7 @@ def read_hold(venue, hold_id, *, store):
 def cancel_hold(venue, hold_id, *, store):
     from chalicelib.services import sales
 
-    sales.release(store, hold_id, _buyer(public.current_request))
+    sales.release(store, hold_id, _buyer(public.current_request), bootstrap.network())
     return json_response(None, 204)
 
 

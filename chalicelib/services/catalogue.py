@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from chalicelib.adapters import catalogue_store
 from chalicelib.adapters.network_store import NetworkStore
 from chalicelib.adapters.venue_store import VenueStore
@@ -71,15 +73,29 @@ def follow_sale(network: NetworkStore, store: VenueStore, performance: Performan
     before = performance.availability
     if availability_of(performance.available - quantity, performance.capacity) == before == Availability.AVAILABLE:
         return
+    _publish_if_level_changed(network, store, performance.event_id, performance.performance_id, lambda fresh: before)
+
+
+def follow_return(network: NetworkStore, store: VenueStore, event_id: str, performance_id: str,
+                  quantity: int) -> None:
+    """A buyer gave `quantity` places back (cancelled a hold): a sold-out or
+    nearly sold-out performance shows it at once."""
+    _publish_if_level_changed(network, store, event_id, performance_id,
+                              lambda fresh: availability_of(fresh.available - quantity, fresh.capacity))
+
+
+def _publish_if_level_changed(network: NetworkStore, store: VenueStore, event_id: str, performance_id: str,
+                              level_before: Callable[[Performance], Availability]) -> None:
+    """Read the performance again; republish its event if its level is not what it was before the change."""
     try:
-        fresh = store.get_performance(performance.event_id, performance.performance_id)
-        if fresh is None or fresh.availability == before:
+        fresh = store.get_performance(event_id, performance_id)
+        if fresh is None or fresh.availability == level_before(fresh):
             return
-        publish_event(network, store, performance.event_id)
+        publish_event(network, store, event_id)
         logger.info("catalogue follows availability", extra={
-            "venue": store.venue, "event_id": performance.event_id, "availability": fresh.availability.value})
+            "venue": store.venue, "event_id": event_id, "availability": fresh.availability.value})
     except Exception:
-        logger.exception("catalogue not updated after a sale", extra={"venue": store.venue})
+        logger.exception("catalogue not updated after a change of availability", extra={"venue": store.venue})
 
 
 def publish_network(network: NetworkStore) -> None:

@@ -144,10 +144,15 @@ def get_hold(store: VenueStore, hold_id: str, buyer: str | None) -> Hold:
     return found
 
 
-def release(store: VenueStore, hold_id: str, buyer: str | None) -> None:
+def release(store: VenueStore, hold_id: str, buyer: str | None, network: NetworkStore | None = None) -> None:
+    """The buyer cancels a hold; with `network`, the catalogue shows places
+    coming back to a (nearly) sold-out performance at once."""
     found = get_hold(store, hold_id, buyer)
     if found.status == HoldStatus.HELD:
-        store.release_hold(found)
+        if store.release_hold(found) and network is not None:
+            from chalicelib.services import catalogue
+
+            catalogue.follow_return(network, store, found.event_id, found.performance_id, found.quantity)
     elif found.status in (HoldStatus.CHECKOUT, HoldStatus.SOLD):
         raise Conflict("This reservation is being paid or was paid and can no longer be cancelled here.")
 
