@@ -240,17 +240,29 @@ def test_an_alarm_watches_each_failure_an_operator_must_see(templates):
     assert len(platform) == 16 and len(venue) == 3
 
 
-def test_the_stripe_metrics_the_alarm_divides_are_the_ones_the_code_emits(capsys):
+def test_the_stripe_metrics_the_alarm_divides_are_the_ones_the_code_emits(capsys, monkeypatch, templates):
+    """Under the functions' environment (.chalice/config.json), Powertools adds
+    the service dimension: the alarm must name exactly the emitted dimensions,
+    or it watches a metric nobody writes."""
     from chalicelib import observability
 
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for name, value in config["environment_variables"].items():
+        monkeypatch.setenv(name, value)
     observability.payment_provider_call(failed=False)
     observability.payment_provider_call(failed=True)
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     names = [m["Name"] for record in emitted for directive in record["_aws"]["CloudWatchMetrics"]
              for m in directive["Metrics"]]
     assert names == ["PaymentProviderCalls", "PaymentProviderCalls", "PaymentProviderErrors"]
-    assert all(record["provider"] == "stripe" and record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Loket"
-               for record in emitted)
+    alarm = templates["platform.yaml"]["Resources"]["StripeErrorRateAlarm"]["Properties"]
+    for record in emitted:
+        directive = record["_aws"]["CloudWatchMetrics"][0]
+        dimensions = {name: record[name] for name in directive["Dimensions"][0]}
+        metric = next(m["MetricStat"]["Metric"] for m in alarm["Metrics"]
+                      if m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == directive["Metrics"][0]["Name"])
+        assert directive["Namespace"] == metric["Namespace"]
+        assert dimensions == {d["Name"]: d["Value"] for d in metric["Dimensions"]}
 
 
 # -- IAM: what the code uses, on names ----------------------------------------------------------
