@@ -415,8 +415,19 @@ def _check_service_role(kind: str, rtype: str, props: dict[str, Any], name: str,
             raise ServiceRoleDenied(f"{role_arn} is not authorized to perform: {action} on resource: {arn}")
 
 
+def _quiet_about_alarms(record: logging.LogRecord) -> bool:
+    """moto's CloudFormation has no CloudWatch alarms and says so for each one
+    of every stack (tests/test_templates.py checks the alarms instead)."""
+    return "AWS::CloudWatch::Alarm" not in record.getMessage()
+
+
 def _patch_cloudformation() -> None:
+    import warnings
+
     from moto.cloudformation import models, parsing
+
+    logging.getLogger("moto").addFilter(_quiet_about_alarms)
+    warnings.filterwarnings("ignore", message=".*AWS::CloudWatch::Alarm.*")
 
     original_create, original_update = parsing.parse_and_create_resource, parsing.parse_and_update_resource
     original_delete_resource = parsing.ResourceMap._delete_resource
