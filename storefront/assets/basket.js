@@ -19,15 +19,21 @@ const PENDING_KEY = 'loket.checkout.pending';
 // The basket whose payment page the buyer went to: if they come back without
 // paying (cancel or the back button), its reservations are taken back for them.
 const PAYING_KEY = 'loket.checkout.paying';
-const state = { venues: new Map(), ready: false, busy: false, navigating: false, notices: [] };
+const state = { venues: new Map(), titles: new Map(), ready: false, busy: false, navigating: false, notices: [] };
 
 function holdUrl(hold) {
   return `/api/holds/${encodeURIComponent(hold.venue)}/${encodeURIComponent(hold.hold_id)}`;
 }
 
+/** The event's title in the page's language where the catalogue has it (a hold keeps the Dutch one). */
+function eventTitle(hold) {
+  const titles = state.titles.get(`${hold.venue}/${hold.event_id}`) || {};
+  return titles[getLang()] || hold.event_title || titles.nl || hold.event_id || hold.hold_id;
+}
+
 function holdTitle(hold) {
   const when = hold.starts_at ? ` (${formatDateTime(hold.starts_at)})` : '';
-  return `${hold.event_title || hold.event_id || hold.hold_id}${when}`;
+  return `${eventTitle(hold)}${when}`;
 }
 
 function isExpired(hold, now = Date.now()) {
@@ -76,6 +82,7 @@ async function loadVenues() {
   try {
     const data = await loadJson('/catalogue/network.json');
     for (const v of data?.venues || []) state.venues.set(v.slug, v);
+    for (const e of data?.events || []) state.titles.set(`${e.venue}/${e.event_id}`, e.titles || {});
   } catch { /* names fall back to the slug */ }
 }
 
@@ -115,13 +122,13 @@ function holdItem(hold) {
   const lines = Array.isArray(hold.lines) ? hold.lines : [];
   const remove = h('button', {
     type: 'button', class: 'button button-small button-secondary remove-hold',
-    'aria-label': t('basket.remove_label', { title: hold.event_title || '' }),
+    'aria-label': t('basket.remove_label', { title: eventTitle(hold) }),
     dataset: { holdId: hold.hold_id, venue: hold.venue }
   }, t('basket.remove'));
   remove.addEventListener('click', () => removeClicked(hold, remove));
   return h('li', { class: 'hold', dataset: { holdId: hold.hold_id } },
     h('div', { class: 'hold-main' },
-      h('h3', { class: 'hold-title' }, hold.event_title || hold.event_id),
+      h('h3', { class: 'hold-title' }, eventTitle(hold)),
       hold.starts_at ? h('p', { class: 'hold-date' }, h('time', { datetime: hold.starts_at }, formatDateTime(hold.starts_at))) : null,
       h('ul', { class: 'hold-lines' }, lines.map((l) => h('li', {},
         t('basket.tickets_line', { qty: l.quantity, label: l.label || l.price_type }),
@@ -164,7 +171,7 @@ async function removeClicked(hold, button) {
     }
   }
   removeHold(hold.venue, hold.hold_id);
-  addNotice(t('basket.removed', { title: hold.event_title || hold.hold_id }));
+  addNotice(t('basket.removed', { title: eventTitle(hold) }));
   render();
 }
 
