@@ -240,7 +240,7 @@ def test_a_purchase_up_to_the_payment_page_with_the_keyboard_only(site, browser,
         page.screenshot(path=str(artifacts / "payment-page.png"), full_page=True)
 
 
-def test_tap_targets_are_at_least_44_px(site, browser):
+def test_tap_targets_are_at_least_44_px(site, browser, artifacts):
     event = _event_with(site, lambda e: e["title"].startswith("Nachtwinkel"))
     with _page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True) as page:
         page.goto(site.url(f"/event.html?venue={event['venue']}&event={event['event_id']}"))
@@ -248,6 +248,10 @@ def test_tap_targets_are_at_least_44_px(site, browser):
         sizes = page.locator(".stepper, #reserve, .lang-switch button").evaluate_all(
             "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })")
         assert sizes and all(w >= 44 and h >= 44 for w, h in sizes), sizes
+        page.screenshot(path=str(artifacts / "event-phone.png"), full_page=True)
+        page.goto(site.url("/"))
+        _shown(page)
+        page.screenshot(path=str(artifacts / "home-phone.png"))
 
 
 def _axe(page, name: str, artifacts) -> None:
