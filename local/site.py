@@ -46,10 +46,19 @@ def content_type_of(path: Path) -> str:
     return content_type
 
 
+# Short addresses staff type by hand: the same page stored under a second key
+# (CloudFront and the local edge serve keys as they are; staff pages link
+# their assets by absolute path, so they work from either address).
+PAGE_ALIASES = {"staff": "staff/index.html", "admin": "staff/index.html", "kassa": "staff/kassa.html"}
+
+
 def site_objects(root: Path = STOREFRONT) -> list[SiteObject]:
-    return [SiteObject(key=path.relative_to(root).as_posix(), path=path, content_type=content_type_of(path),
-                       cache_control=PAGE_CACHE if path.suffix == ".html" else ASSET_CACHE)
-            for path in sorted(root.rglob("*")) if path.is_file()]
+    objects = [SiteObject(key=path.relative_to(root).as_posix(), path=path, content_type=content_type_of(path),
+                          cache_control=PAGE_CACHE if path.suffix == ".html" else ASSET_CACHE)
+               for path in sorted(root.rglob("*")) if path.is_file()]
+    return objects + [SiteObject(key=alias, path=root / page, content_type=content_type_of(root / page),
+                                 cache_control=PAGE_CACHE)
+                      for alias, page in PAGE_ALIASES.items() if (root / page).is_file()]
 
 
 def upload_site(s3: Any, bucket: str, root: Path = STOREFRONT) -> int:

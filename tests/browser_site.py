@@ -89,6 +89,19 @@ class Site:
                 return list(chosen.values())
         raise AssertionError("the demo has plain events at two venues")
 
+    def staff_sign_in(self, page, username: str, path: str = "/staff/index.html") -> None:
+        """In `page`: open the staff page `path`, which sends a signed-out user to
+        the sign-in page, sign in as demo account `username` and land back on it."""
+        from local.demo import DEMO_PASSWORD
+
+        page.goto(self.url(path))
+        page.wait_for_selector("#signin-form")
+        page.fill("#username", username)
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("#signin-button")
+        page.wait_for_url(lambda url: "/staff/sign-in.html" not in url)
+        page.wait_for_selector("#staff-header .staff-signout")
+
     def to_payment_page(self, page, name: str, email: str) -> list[tuple[dict, dict, dict]]:
         """In `page`: one ticket at each of two venues into the basket, check
         out as `name`/`email`, up to the Stripe emulator's page (its "#pay"
