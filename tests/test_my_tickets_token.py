@@ -44,7 +44,8 @@ def test_a_changed_character_anywhere_makes_the_link_worthless(position):
     assert rules.open_token(KEY, rules.LINK, changed, NOW) is None
 
 
-@pytest.mark.parametrize("junk", ["", None, "x", "not base64 at all!!", "A" * 700, link()[:30]])
+@pytest.mark.parametrize("junk", ["", None, "x", "not base64 at all!!", "A" * 700, link()[:30]],
+                         ids=["empty", "none", "short", "not-base64", "too-long", "truncated-link"])
 def test_junk_is_not_a_link(junk):
     assert rules.open_token(KEY, rules.LINK, junk, NOW) is None
 
