@@ -133,7 +133,7 @@ class VenueStore:
         return Performance.model_validate(item) if item else None
 
     # -- holds --------------------------------------------------------------
-    def create_hold(self, hold: Hold, fingerprint: str, *, buyer_limit: int) -> Hold | None:
+    def create_hold(self, hold: Hold, fingerprint: str, *, buyer_limit: int, keep: int = 0) -> Hold | None:
         """Take the places and record the hold in one transaction.
 
         The service has already decided (Performance.reserve) that enough
@@ -141,6 +141,7 @@ class VenueStore:
         in between. Returns the hold, the existing one for a retry with the
         same id, or None if the places were taken meanwhile (nothing written).
         Raises TooManyPlaces if the buyer session would hold more than `buyer_limit`.
+        `keep`: places the sale must leave (Performance.kept_from its channel).
         """
         try:
             self.db.transact_write_items(
@@ -149,8 +150,8 @@ class VenueStore:
                         "TableName": self.table,
                         "Key": key(f"EVENT#{hold.event_id}", f"PERF#{hold.performance_id}"),
                         "UpdateExpression": "SET available = available - :q",
-                        "ConditionExpression": "available >= :q",
-                        "ExpressionAttributeValues": values(q=hold.quantity),
+                        "ConditionExpression": "available >= :need",
+                        "ExpressionAttributeValues": values(q=hold.quantity, need=hold.quantity + keep),
                     }},
                     {"Put": {
                         "TableName": self.table,

@@ -49,7 +49,7 @@ def event_document(venue: dict[str, Any], event: Event, performances: list[Perfo
         "age_advice": event.age_advice,
         "image": event.image.model_dump() if event.image else None,
         "hall": event.hall,
-        "price_types": [p.model_dump() for p in event.price_types],
+        "price_types": [p.model_dump(exclude={"channels"}) for p in event.prices_on("online")],
         "performances": [
             {"performance_id": p.performance_id, "starts_at": p.starts_at.isoformat(),
              "availability": p.availability.value, **_onsale(venue, p)}

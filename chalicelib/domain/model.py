@@ -45,12 +45,23 @@ class Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
+# Sales channels: the storefront and the API sell `online`; the venue's own
+# counter sells `box-office` (docs/staff.md, "Sales channels").
+Channel = Literal["online", "box-office"]
+CHANNELS = ("online", "box-office")
+
+
 class PriceType(Strict):
-    """A venue's own price type (normaal, -26, 65+, ...), with its amount."""
+    """A venue's own price type (normaal, -26, 65+, ...), with its amount and
+    the channels that sell it (a counter-only price is left out online)."""
 
     code: PriceCode
     label: Text
     amount: Cents
+    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS), min_length=1, max_length=len(CHANNELS))
+
+    def sold_on(self, channel: str) -> bool:
+        return channel in self.channels
 
 
 class Availability(StrEnum):
@@ -187,8 +198,12 @@ class Event(NewEvent):
     created_at: datetime
     image: EventImage | None = None
 
-    def price(self, code: str) -> PriceType | None:
-        return next((p for p in self.price_types if p.code == code), None)
+    def price(self, code: str, channel: str | None = None) -> PriceType | None:
+        """The price type `code`; with `channel`, only if that channel sells it."""
+        return next((p for p in self.price_types if p.code == code and (channel is None or p.sold_on(channel))), None)
+
+    def prices_on(self, channel: str) -> list[PriceType]:
+        return [p for p in self.price_types if p.sold_on(channel)]
 
 
 def _with_time_zone(value: datetime) -> datetime:
@@ -204,6 +219,15 @@ Moment = Annotated[datetime, AfterValidator(_with_time_zone)]
 class NewPerformance(Strict):
     starts_at: Moment
     capacity: Annotated[int, Field(ge=1, le=100_000)]
+    # Places kept for the counter: online sales stop while this many are left;
+    # the box office sells every place.
+    box_office_quota: Annotated[int, Field(ge=0, le=100_000)] = 0
+
+    @model_validator(mode="after")
+    def quota_within_capacity(self) -> "NewPerformance":
+        if self.box_office_quota > self.capacity:
+            raise ValueError("box_office_quota cannot be more than the capacity")
+        return self
 
 
 class OnSaleSettings(Strict):
@@ -225,13 +249,18 @@ class Performance(NewPerformance):
 
     @property
     def availability(self) -> Availability:
-        return availability_of(self.available, self.capacity)
+        """What the public (online) sees: the places kept for the counter are not on sale there."""
+        return availability_of(self.available - self.box_office_quota, self.capacity - self.box_office_quota)
 
-    def reserve(self, quantity: int) -> int:
+    def kept_from(self, channel: str) -> int:
+        """Places a sale on `channel` must leave: the counter's quota, for online sales."""
+        return self.box_office_quota if channel == "online" else 0
+
+    def reserve(self, quantity: int, channel: str = "online") -> int:
         """The sale rule: a reservation takes places only while enough are
-        left. Returns what is left after it. The store makes the change
-        atomic and refuses it if a concurrent sale got there first."""
-        if quantity > self.available:
+        left for its channel. Returns what is left after it. The store makes
+        the change atomic and refuses it if a concurrent sale got there first."""
+        if quantity > self.available - self.kept_from(channel):
             # No stock figure in the answer: it would tell competitors and bots the exact count.
             raise SoldOut("Not enough places are left for this performance.")
         return self.available - quantity
@@ -285,6 +314,7 @@ class Hold(Model):
     # Hash of the buyer session that made the hold: only that session may
     # see, cancel or check it out.
     buyer: str | None = None
+    channel: Channel = "online"
 
     @property
     def quantity(self) -> int:
@@ -298,11 +328,12 @@ class Hold(Model):
         return self.expires_at <= now
 
 
-def price_hold(event: Event, request: NewHold) -> list[HoldLine]:
-    """Price each requested line with the venue's own price types."""
+def price_hold(event: Event, request: NewHold, channel: str = "online") -> list[HoldLine]:
+    """Price each requested line with the venue's own price types for this
+    channel (a counter-only price type does not exist online)."""
     lines = []
     for wanted in request.tickets:
-        price = event.price(wanted.price_type)
+        price = event.price(wanted.price_type, channel)
         if price is None:
             raise InvalidInput(
                 f"Price type '{wanted.price_type}' does not exist for this event.",
@@ -364,6 +395,7 @@ class Order(Model):
     transfer_id: str | None = None
     transfer_attempt: int = 0
     language: str = "nl"  # the buyer's, from checkout: their confirmation mail speaks it
+    channel: Channel = "online"
 
 
 class Ticket(Model):

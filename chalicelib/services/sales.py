@@ -93,7 +93,9 @@ def forget_active_venue(slug: str) -> None:
 
 # -- holds ----------------------------------------------------------------------
 def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempotency_key: str | None,
-         buyer: str, now: datetime | None = None) -> tuple[Hold, bool]:
+         buyer: str, now: datetime | None = None, channel: str = "online") -> tuple[Hold, bool]:
+    """Reserve places for `buyer` on `channel` (the venue's counter passes
+    "box-office": its own price types and quota, no waiting room)."""
     now = now or utcnow()
     active_venue(network, request.venue)
     store = store_for(request.venue)
@@ -105,7 +107,7 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
         raise NotFound("This performance does not exist.")
     if performance.starts_at <= now:
         raise PerformanceStarted("This performance has already started.")
-    if performance.onsale is not None:
+    if performance.onsale is not None and channel == "online":
         raise WaitingRoomOnly("This performance is sold through its waiting room only; join the line.",
                        queue=f"/queue/{request.venue}/{request.event_id}/{request.performance_id}",
                        reason="waiting_room")
@@ -117,11 +119,12 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
             return earlier, False  # a retry gets its hold back, even if the performance sold out since
     new = Hold(hold_id=hold_id, venue=request.venue, event_id=event.event_id,
                performance_id=performance.performance_id, event_title=event.title,
-               starts_at=performance.starts_at, lines=price_hold(event, request), status=HoldStatus.HELD,
-               expires_at=hold_expiry(now, get_settings().hold_minutes), buyer=buyer)
+               starts_at=performance.starts_at, lines=price_hold(event, request, channel), status=HoldStatus.HELD,
+               expires_at=hold_expiry(now, get_settings().hold_minutes), buyer=buyer, channel=channel)
     for _ in range(RESERVE_ATTEMPTS):
-        performance.reserve(new.quantity)  # the rule; raises SoldOut
-        written = store.create_hold(new, fingerprint, buyer_limit=MAX_PLACES_PER_BUYER)
+        performance.reserve(new.quantity, channel)  # the rule; raises SoldOut
+        written = store.create_hold(new, fingerprint, buyer_limit=MAX_PLACES_PER_BUYER,
+                                    keep=performance.kept_from(channel))
         if written is not None:
             created = written is new
             if created:
