@@ -7,6 +7,7 @@ from chalice import Chalice, Rate
 from chalicelib.api import http
 from chalicelib.api.my_tickets import my_tickets
 from chalicelib.api.network import network
+from chalicelib.api.operations import operations
 from chalicelib.api.public import public
 from chalicelib.api.queue import queue
 from chalicelib.api.staff import staff
@@ -36,6 +37,7 @@ app.register_blueprint(staff)
 app.register_blueprint(network)
 app.register_blueprint(stripe_in)
 app.register_blueprint(my_tickets)
+app.register_blueprint(operations)
 app.register_middleware(http.framework_problems, "http")
 
 

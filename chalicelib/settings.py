@@ -124,6 +124,11 @@ class Settings:
         venue role may only write its own prefix: infra/venue.yaml OwnExportsOnly)."""
         return f"loket-{self.stage}-backups-{self.api_principal_arn.split(':')[4]}"
 
+    @property
+    def support_topic_arn(self) -> str:
+        """Where venues' support requests go (infra/platform.yaml SupportTopic)."""
+        return f"arn:aws:sns:{self.region}:{self.api_principal_arn.split(':')[4]}:loket-{self.stage}-support"
+
     def venue_stack_name(self, venue: str) -> str:
         return f"loket-{self.stage}-venue-{venue}"
 

@@ -459,6 +459,11 @@ def _cognito_pool_resource(self) -> str:
     return f"arn:aws:cognito-idp:{self.region}:{self.current_account}:userpool/{pool}" if pool else "*"
 
 
+def _sns_topic_resource(self) -> str:
+    """AWS authorizes sns:Publish (and the other topic actions) on the topic's ARN; moto on "*"."""
+    return self._get_param("TopicArn") or "*"
+
+
 def authorize_dynamodb_by_table() -> None:
     global _installed
     if _installed:
@@ -479,6 +484,9 @@ def authorize_dynamodb_by_table() -> None:
 
     CloudFormationResponse._determine_resource = _cloudformation_stack_resource
     CognitoIdpResponse._determine_resource = _cognito_pool_resource
+    from moto.sns.responses import SNSResponse
+
+    SNSResponse._determine_resource = _sns_topic_resource
     DynamoHandler._authenticate_and_authorize_normal_action = _authorize_by_table
     DynamoHandler.call_action = call_action_as_aws
     _install_request_overhead_cuts()

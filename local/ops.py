@@ -22,7 +22,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.adapters import provisioning, venue_export
+from chalicelib.adapters import aws, provisioning, venue_export
 from chalicelib.adapters.dynamo import marshal
 
 REGION_DEFAULT = "eu-west-1"
@@ -84,7 +84,7 @@ def purge_venue(session: Any, stage: str, venue: str, export_uri: str) -> dict[s
     status, _ = provisioning.stack_state(session.client("cloudformation"), f"loket-{stage}-venue-{venue}")
     if status not in (None, "DELETE_COMPLETE"):
         raise SystemExit(f"the venue's stack is still there ({status}): offboard the venue first")
-    db, table = session.client("dynamodb"), f"loket-{stage}-venue-{venue}"
+    db, table = aws.client("dynamodb", session), f"loket-{stage}-venue-{venue}"
     present = sum(1 for _ in venue_export.scan_items(db, table))
     if present > manifest["item_count"]:
         raise SystemExit(f"{table} holds {present} items, the export {manifest['item_count']}: written after the "
@@ -116,11 +116,13 @@ def restore_venue(session: Any, stage: str, venue: str, export_uri: str, *, poll
     if not platform:
         raise SystemExit(f"no platform stack loket-{stage}-platform")
     entry = {**manifest["registry_entry"], "slug": venue, "status": "provisioning", "restored_from": export_uri}
+    # Loket's DynamoDB client: contention (TransactionConflict, throttling) is retried as everywhere.
+    db = aws.client("dynamodb", session)
     try:
-        session.client("dynamodb").put_item(
-            TableName=platform["NetworkTableName"], Item=marshal({"pk": "VENUES", "sk": f"VENUE#{venue}", **entry}),
-            ConditionExpression="attribute_not_exists(pk)")
-    except session.client("dynamodb").exceptions.ConditionalCheckFailedException:
+        db.put_item(TableName=platform["NetworkTableName"],
+                    Item=marshal({"pk": "VENUES", "sk": f"VENUE#{venue}", **entry}),
+                    ConditionExpression="attribute_not_exists(pk)")
+    except db.exceptions.ConditionalCheckFailedException:
         raise SystemExit(f"a venue {venue!r} is registered: restore only an offboarded venue") from None
     local = platform.get("LocalApiAccessKeyId") is not None
     region = session.region_name or REGION_DEFAULT
@@ -135,7 +137,7 @@ def restore_venue(session: Any, stage: str, venue: str, export_uri: str, *, poll
     provisioning.deploy_stack(
         cfn, f"loket-{stage}-venue-{venue}", parameters, role_arn=platform["VenueProvisionerRoleArn"],
         template_url=f"https://{bucket_of_templates}.s3.{region}.amazonaws.com/templates/venue.yaml", poll=poll)
-    written = venue_export.write_items(session.client("dynamodb"), manifest["table"], items)
+    written = venue_export.write_items(db, manifest["table"], items)
     return {"venue": venue, "table": manifest["table"], "items_written": written, "counts": manifest["counts"]}
 
 

@@ -16,7 +16,7 @@ import uuid
 
 import requests
 
-from chalicelib.adapters import identity, provisioning, venue_export
+from chalicelib.adapters import aws, identity, provisioning, venue_export
 from local import demo, ops, stack as local_stack
 from local.runner import drain
 
@@ -24,7 +24,7 @@ VENUE = "zaal-archief"
 
 
 def _table_items(operator, table: str) -> list[dict]:
-    return sorted(venue_export.scan_items(operator.client("dynamodb"), table),
+    return sorted(venue_export.scan_items(aws.client("dynamodb", operator), table),
                   key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
 
@@ -104,25 +104,110 @@ def test_a_poison_payment_event_lands_in_the_dead_letter_queue_and_the_redrive_r
     queue = loket.outputs["PaymentEventsQueueUrl"]
     dead_letters = sqs.get_queue_url(QueueName="loket-local-payment-events-dlq")["QueueUrl"]
     poison = json.dumps({"not": "a stripe event", "marker": uuid.uuid4().hex})
-    drain(queue, app.payment_events)  # what other tests left
-    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
-    try:
-        sqs.send_message(QueueUrl=queue, MessageBody=poison)
-        # The real worker fails it on every receive; after maxReceiveCount (5) SQS moves it.
-        # (No injected duplicate deliveries here: this test counts the one message.)
-        with faults(sqs_duplicate=0.0):
+    # No injected duplicate deliveries here: this test counts the one message.
+    with faults(sqs_duplicate=0.0):
+        drain(queue, app.payment_events)  # what other tests left
+        sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0"})
+        try:
+            sqs.send_message(QueueUrl=queue, MessageBody=poison)
+            # The real worker fails it on every receive; after maxReceiveCount (5) SQS moves it.
             drain(queue, _as_lambda_runs(app.payment_events))
-        in_queue = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
-        assert in_queue["Attributes"]["ApproximateNumberOfMessages"] == "0"
-        peek = sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                   AttributeNames=["All"]).get("Messages", [])
-        assert [m["Body"] for m in peek] == [poison]
-        assert int(peek[0]["Attributes"]["ApproximateReceiveCount"]) >= 1
+            in_queue = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+            assert in_queue["Attributes"]["ApproximateNumberOfMessages"] == "0"
+            peek = sqs.receive_message(QueueUrl=dead_letters, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                       AttributeNames=["All"]).get("Messages", [])
+            assert [m["Body"] for m in peek] == [poison]
 
-        assert ops.redrive(sqs, dead_letters, queue) == 1
-        back = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        assert [m["Body"] for m in back] == [poison]
-        sqs.delete_message(QueueUrl=queue, ReceiptHandle=back[0]["ReceiptHandle"])
-        assert sqs.receive_message(QueueUrl=dead_letters, WaitTimeSeconds=0).get("Messages", []) == []
+            assert ops.redrive(sqs, dead_letters, queue) == 1
+            back = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            assert [m["Body"] for m in back] == [poison]
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=back[0]["ReceiptHandle"])
+            assert sqs.receive_message(QueueUrl=dead_letters, WaitTimeSeconds=0).get("Messages", []) == []
+        finally:
+            sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "720"})
+
+
+def test_the_storefront_loads_in_chromium_from_the_edge_with_the_headers_the_deploy_sets(site, browser):
+    """The running site (tests/browser_site.py): the storefront uploaded by
+    local/site.py, as `make deploy` uploads it, and served by the local edge
+    with the response headers of infra/edge.yaml's policy."""
+    from local.site import security_headers, site_objects
+
+    expected = {item.key: item for item in site_objects()}
+    context = browser.new_context()
+    page = context.new_page()
+    errors, failed, answers = [], [], {}
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.on("response", lambda response: answers.__setitem__(response.url, response))
+    try:
+        page.goto(site.url("/"), wait_until="networkidle")
+        page.wait_for_selector("a[href*='event.html']", timeout=20_000)  # the catalogue's events are drawn
+        assert not errors and not failed, (errors, failed)
+        served = 0
+        for url, response in answers.items():
+            key = url.split(site.base, 1)[-1].split("?", 1)[0].lstrip("/") or "index.html"
+            headers = response.all_headers()
+            for name, value in security_headers().items():
+                assert headers.get(name.lower()) == value, (url, name)
+            if key in expected:
+                assert response.status == 200, url
+                assert headers["content-type"] == expected[key].content_type, url
+                assert headers["cache-control"] == expected[key].cache_control, url
+                served += 1
+        assert served >= 4 and {"index.html"} <= {k for k in expected if site.url("/" + k) in answers or k == "index.html"}
+        catalogue = next(r for u, r in answers.items() if "/catalogue/" in u and u.endswith(".json"))
+        assert catalogue.all_headers()["content-type"].startswith("application/json")
+        assert "max-age=" in catalogue.all_headers()["cache-control"]  # the edge keeps it at most 5 s (edge.yaml)
     finally:
-        sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "720"})
+        context.close()
+
+
+def test_a_venue_lead_sees_its_failed_requests_and_sends_them_to_the_supplier_without_buyer_data(api, loket,
+                                                                                               monkeypatch):
+    from chalicelib.services import mail_feedback
+
+    venue = "concertzaal"
+    lead = api.token(f"{venue}-lead")
+    buyer = f"geheim-{uuid.uuid4().hex[:6]}@example.be"
+    api.buy(api.new_event(venue), email=buyer)
+
+    # The supplier's end: a queue subscribed to the support topic, as a ticket system would be.
+    sqs, sns = loket.operator.client("sqs"), loket.operator.client("sns")
+    inbox = sqs.create_queue(QueueName=f"supplier-inbox-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":loket-local-support"))
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+
+    def broken(store):
+        raise RuntimeError(f"something about {buyer}")  # an error whose text names a buyer
+
+    monkeypatch.setattr(mail_feedback, "for_lead", broken)
+    failed = api.call("GET", f"/venues/{venue}/mail-events", token=lead)
+    assert failed.status_code == 500
+    request_id = failed.data["request_id"]
+    assert request_id
+
+    health = api.call("GET", f"/venues/{venue}/health", token=lead)
+    assert health.status_code == 200
+    assert set(health.data["queues"]) == {"webhooks", "webhooks_dead_letters", "onsale", "onsale_dead_letters"}
+    assert {"request_id": request_id, "kind": "RuntimeError", "route": "/venues/{venue}/mail-events"}.items() <= \
+        next(e for e in health.data["recent_errors"] if e["request_id"] == request_id).items()
+    assert buyer not in json.dumps(health.data)
+    # Another venue's lead sees none of it, and cannot ask on this venue's behalf.
+    other = api.token("cc-reien-lead")
+    assert request_id not in json.dumps(api.call("GET", "/venues/cc-reien/health", token=other).data)
+    assert api.call("GET", f"/venues/{venue}/health", token=other).status_code == 404
+
+    sent = api.call("POST", f"/venues/{venue}/support-requests",
+                    {"summary": "Mail-events page fails", "request_ids": [request_id]}, token=lead)
+    assert sent.status_code == 201, sent.data
+    received = sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=2).get("Messages", [])
+    assert len(received) == 1
+    ticket = json.loads(received[0]["Body"])
+    assert ticket["venue"] == venue and ticket["request_ids"] == [request_id]
+    assert ticket["requested_by"] == f"{venue}-lead" and "webhooks_dead_letters" in ticket["queues"]
+    assert any(e["request_id"] == request_id and e["kind"] == "RuntimeError" for e in ticket["recent_errors"])
+    assert buyer not in received[0]["Body"]
+    listed = api.call("GET", f"/venues/{venue}/health", token=lead).data["support_requests"]
+    assert [s["support_id"] for s in listed][:1] == [ticket["support_id"]]

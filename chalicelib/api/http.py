@@ -147,7 +147,10 @@ def route(blueprint: Any, path: str, *, venue_access: str | None = None, **optio
         @functools.wraps(view)
         def handled(**params: Any) -> Any:
             request = blueprint.current_request
-            request_id = (request.context or {}).get("requestId")
+            # API Gateway gives every request an id; chalice local and the test
+            # client do not, and a lead needs one to quote (as below, line ~323).
+            request_id = (request.context or {}).get("requestId") or str(uuid.uuid4())
+            granted: dict[str, Any] = {}
             try:
                 granted = _admit(venue_access, request, params.get("venue"))
                 return view(**params, **granted)
@@ -159,8 +162,12 @@ def route(blueprint: Any, path: str, *, venue_access: str | None = None, **optio
                 return problem_response(ServiceMisconfigured("Loket cannot do this until it is configured; the "
                                                              "operators have been told. Try again later."),
                                         request_id, request.path)
-            except Exception:
+            except Exception as error:
                 logger.exception("unhandled error", extra={"route": path})
+                if hasattr(granted.get("store"), "table"):  # a venue's request: its lead sees the id (/health)
+                    from chalicelib.services import venue_health
+
+                    venue_health.record_failure(granted["store"], request_id=request_id, route=path, error=error)
                 return problem_response(InternalError("Something went wrong on our side. Quote the request id "
                                                       "when you report it."), request_id, path)
 

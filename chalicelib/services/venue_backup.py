@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from chalicelib.adapters import tenancy, venue_export
+from chalicelib.adapters import aws, tenancy, venue_export
 from chalicelib.domain.model import utcnow
 from chalicelib.settings import get_settings
 
@@ -36,11 +36,11 @@ def export_venue(venue: str, registry_entry: dict[str, Any], *, session: Any = N
     session = session or tenancy.venue_session(venue)
     settings = get_settings()
     table = tenancy.venue_table_name(venue)
-    items = list(venue_export.scan_items(session.client("dynamodb"), table))
+    items = list(venue_export.scan_items(aws.client("dynamodb", session), table))
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     manifest = {"venue": venue, "table": table, "stage": settings.stage, "exported_at": utcnow().isoformat(),
                 "item_count": len(items), "counts": count_kinds(items),
                 "registry_entry": {k: v for k, v in registry_entry.items() if k not in ("offboarding",)}}
-    manifest = venue_export.write_export(session.client("s3"), settings.backups_bucket, export_prefix(venue, stamp),
-                                         items, manifest)
+    manifest = venue_export.write_export(aws.client("s3", session), settings.backups_bucket,
+                                         export_prefix(venue, stamp), items, manifest)
     return {**manifest, "bucket": settings.backups_bucket, "prefix": export_prefix(venue, stamp)}
