@@ -5,6 +5,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib.api import http
+from chalicelib.api.door import door
 from chalicelib.api.my_tickets import my_tickets
 from chalicelib.api.network import network
 from chalicelib.api.operations import operations
@@ -34,6 +35,7 @@ app = Chalice(app_name="loket")
 app.register_blueprint(public)
 app.register_blueprint(queue)
 app.register_blueprint(staff)
+app.register_blueprint(door)
 app.register_blueprint(network)
 app.register_blueprint(stripe_in)
 app.register_blueprint(my_tickets)

@@ -10,6 +10,7 @@ Single-table layout (pk / sk):
                                    while being paid: every unfinished hold is in an expiry index
   ORDER#{order} / ORDER            order with the buyer's name and e-mail
   TICKET#{ticket} / TICKET         issued ticket; gsi1 ORDER#{order}
+  DOOR#{perf} / TICKET#{ticket}    the ticket's line on the door list: its admission (adapters/door_store.py)
   CUSTOMER#{id} / CUSTOMER         the venue's own customer record, with the ids of its paid orders
   IDEMPOTENCY#... / ...            results of retried writes
 Capacity is only ever changed by conditional writes in the same transaction
@@ -52,6 +53,12 @@ def hold_item(hold: Hold, fingerprint: str) -> dict[str, Any]:
             "gsi1pk": HELD_INDEX_KEY, "gsi1sk": _iso(hold.expires_at)}
     item.update(hold.model_dump(mode="json"))
     return item
+
+
+def door_entry_item(ticket: Ticket) -> dict[str, Any]:
+    """A sold ticket's line on its performance's door list, not yet admitted (adapters/door_store.py)."""
+    return {"pk": f"DOOR#{ticket.performance_id}", "sk": f"TICKET#{ticket.ticket_id}", "ticket_id": ticket.ticket_id,
+            "order_id": ticket.order_id, "label": ticket.label, "price_type": ticket.price_type}
 
 
 class VenueStore:
@@ -418,11 +425,15 @@ class VenueStore:
         item = {"pk": f"TICKET#{ticket.ticket_id}", "sk": "TICKET", "gsi1pk": f"ORDER#{ticket.order_id}",
                 "gsi1sk": ticket.ticket_id}
         item.update(ticket.model_dump(mode="json"))
-        try:
-            self.db.put_item(TableName=self.table, Item=marshal(item), ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+        # The ticket, then its line on the performance's door list (adapters/door_store.py):
+        # each only if absent, so a retried settlement writes what a crash left out.
+        for written in (item, door_entry_item(ticket)):
+            try:
+                self.db.put_item(TableName=self.table, Item=marshal(written),
+                                 ConditionExpression="attribute_not_exists(pk)")
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
 
     def tickets_of_order(self, order_id: str) -> list[Ticket]:
         items = query_all(self.db, TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",

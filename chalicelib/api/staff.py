@@ -1,4 +1,4 @@
-"""Venue staff API: a venue's own events, orders, customers and door scanning.
+"""Venue staff API: a venue's own events, orders and customers (door scanning: api/door.py).
 
 Every venue route declares its access on the route (`venue_access="lead"` or
 `"clerk"`); the gate in api/http.py checks the signed-in staff member against
@@ -243,15 +243,6 @@ def list_audit(venue, *, store, caller):
     if not raw.isdigit() or not 1 <= int(raw) <= 500:
         raise MalformedRequest("limit must be a whole number from 1 to 500.")
     return json_response(audit_log.entries(store, int(raw)), headers={"Cache-Control": "no-store"})
-
-
-@route(staff, "/venues/{venue}/tickets/check", methods=["POST"], venue_access="clerk")
-def check_ticket(venue, *, store, caller):
-    from chalicelib.api.staff_models import TicketCheck
-    from chalicelib.services import sales
-
-    body = parse(staff.current_request, TicketCheck)
-    return json_response(sales.verify_ticket(store, body.code, check_in=body.check_in))
 
 
 @route(staff, "/venues/{venue}/staff", methods=["POST"], venue_access="lead")

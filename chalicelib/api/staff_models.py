@@ -8,7 +8,8 @@ from typing import Annotated
 
 from pydantic import StrictBool, StringConstraints
 
-from chalicelib.domain.model import Strict
+from chalicelib.domain.door import DoorName, Nonce
+from chalicelib.domain.model import Id, Moment, Strict
 
 
 class SignIn(Strict):
@@ -17,8 +18,14 @@ class SignIn(Strict):
 
 
 class TicketCheck(Strict):
+    """A ticket check; with `performance_id` a door scan (api/door.py, domain/door.py)."""
+
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     check_in: bool = False
+    performance_id: Id | None = None
+    door: DoorName | None = None
+    nonce: Nonce | None = None
+    scanned_at: Moment | None = None
 
 
 class NewStaff(Strict):
