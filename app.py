@@ -5,6 +5,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib.api import http
+from chalicelib.api.box_office import box_office
 from chalicelib.api.door import door
 from chalicelib.api.my_tickets import my_tickets
 from chalicelib.api.network import network
@@ -13,6 +14,7 @@ from chalicelib.api.public import public
 from chalicelib.api.queue import queue
 from chalicelib.api.staff import staff
 from chalicelib.api.stripe_in import stripe_in
+from chalicelib.api.venue_admin import venue_admin
 from chalicelib.observability import logger
 
 STAGE = os.environ.get("LOKET_STAGE", "local")
@@ -35,11 +37,13 @@ app = Chalice(app_name="loket")
 app.register_blueprint(public)
 app.register_blueprint(queue)
 app.register_blueprint(staff)
+app.register_blueprint(box_office)
 app.register_blueprint(door)
 app.register_blueprint(network)
 app.register_blueprint(stripe_in)
 app.register_blueprint(my_tickets)
 app.register_blueprint(operations)
+app.register_blueprint(venue_admin)
 app.register_middleware(http.framework_problems, "http")
 
 

@@ -86,6 +86,22 @@ class WaitingRoomOnly(Conflict):
     slug, title = "waiting-room-only", "Sold through the waiting room only"
 
 
+class EventCancelled(Conflict):
+    slug, title = "event-cancelled", "This event or performance is cancelled"
+
+
+class CapacityBelowTaken(Conflict):
+    slug, title = "capacity-below-taken", "The capacity cannot be lower than the places sold and held"
+
+
+class NotADraft(Conflict):
+    slug, title = "not-a-draft", "Only an event that was never published can be deleted"
+
+
+class PlacesTaken(Conflict):
+    slug, title = "places-taken", "Places of this performance are sold or held"
+
+
 class IdempotencyKeyReused(Problem):
     status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key was used for a different request"
 

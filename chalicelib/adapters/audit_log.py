@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 # What an entry may point at: ids, and the one setting value staff can change.
-SUBJECT_KEYS = {"order_id", "customer_ids", "ticket_id", "event_id", "performance_id", "basket_id",
+SUBJECT_KEYS = {"order_id", "order_ids", "customer_ids", "ticket_id", "event_id", "performance_id", "basket_id",
                 "clerks_see_buyer"}
 
 

@@ -160,3 +160,50 @@ def delete_group(name: str) -> None:
         cognito.delete_group(UserPoolId=get_settings().user_pool_id, GroupName=name)
     except cognito.exceptions.ResourceNotFoundException:
         pass
+
+
+# -- a venue's own staff accounts (the lead's team page; services/staff_accounts.py) -------
+def venue_staff_accounts(venue: str, *, client: Any = None, pool_id: str | None = None) -> list[dict[str, Any]]:
+    """The venue's leads and clerks: username, role, enabled. Nothing else of
+    the account (no e-mail, no other venues' groups)."""
+    cognito = client or aws.client("cognito-idp")
+    pool = pool_id or get_settings().user_pool_id
+    accounts: dict[str, dict[str, Any]] = {}
+    for role in ROLES:
+        for page in cognito.get_paginator("list_users_in_group").paginate(UserPoolId=pool,
+                                                                         GroupName=venue_group(venue, role)):
+            for user in page.get("Users", []):
+                # a lead listed in both groups counts as lead (role_at's order)
+                accounts.setdefault(user["Username"], {"username": user["Username"], "role": role,
+                                                       "enabled": bool(user.get("Enabled", True))})
+    return sorted(accounts.values(), key=lambda a: a["username"])
+
+
+def groups_of(username: str, *, client: Any = None, pool_id: str | None = None) -> list[str]:
+    cognito = client or aws.client("cognito-idp")
+    pool = pool_id or get_settings().user_pool_id
+    groups: list[str] = []
+    for page in cognito.get_paginator("admin_list_groups_for_user").paginate(UserPoolId=pool, Username=username):
+        groups.extend(g["GroupName"] for g in page.get("Groups", []))
+    return groups
+
+
+def set_venue_role(username: str, venue: str, role: str, *, client: Any = None, pool_id: str | None = None) -> None:
+    """Into the venue's group for `role` first, then out of the other: never a moment without access."""
+    cognito = client or aws.client("cognito-idp")
+    pool = pool_id or get_settings().user_pool_id
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=venue_group(venue, role))
+    for other in ROLES:
+        if other != role:
+            cognito.admin_remove_user_from_group(UserPoolId=pool, Username=username,
+                                                 GroupName=venue_group(venue, other))
+
+
+def set_enabled(username: str, enabled: bool, *, client: Any = None, pool_id: str | None = None) -> None:
+    """Disabled: the account can no longer sign in (a token already issued lasts until it expires)."""
+    cognito = client or aws.client("cognito-idp")
+    pool = pool_id or get_settings().user_pool_id
+    if enabled:
+        cognito.admin_enable_user(UserPoolId=pool, Username=username)
+    else:
+        cognito.admin_disable_user(UserPoolId=pool, Username=username)

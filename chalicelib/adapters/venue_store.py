@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -115,9 +115,10 @@ class VenueStore:
         self.db.update_item(
             TableName=self.table,
             Key=key(f"EVENT#{event_id}", "EVENT"),
-            UpdateExpression="SET published = :t",
+            # first_published_at: an event once published is no draft any more (never deleted)
+            UpdateExpression="SET published = :t, first_published_at = if_not_exists(first_published_at, :now)",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=values(t=True),
+            ExpressionAttributeValues=values(t=True, now=_iso(datetime.now(timezone.utc))),
         )
 
     def put_performance(self, performance: Performance) -> None:

@@ -36,3 +36,10 @@ class NewStaff(Strict):
 
 class PrivacySettings(Strict):
     clerks_see_buyer: StrictBool
+
+
+class StaffChange(Strict):
+    """A lead's change to an account of the own venue: a role, enabled or not (or both)."""
+
+    role: Annotated[str, StringConstraints(pattern=r"^(lead|clerk)$")] | None = None
+    enabled: StrictBool | None = None

@@ -50,12 +50,22 @@ def event_document(venue: dict[str, Any], event: Event, performances: list[Perfo
         "image": event.image.model_dump() if event.image else None,
         "hall": event.hall,
         "price_types": [p.model_dump(exclude={"channels"}) for p in event.prices_on("online")],
-        "performances": [
-            {"performance_id": p.performance_id, "starts_at": p.starts_at.isoformat(),
-             "availability": p.availability.value, **_onsale(venue, p)}
-            for p in performances
-        ],
+        "cancelled": bool(event.cancelled_at),
+        "performances": [_performance_line(venue, event, p) for p in performances],
     }
+
+
+def _performance_line(venue: dict[str, Any], event: Event, performance: Performance) -> dict[str, Any]:
+    """A cancelled date reads as sold out to pages that know no better, and says it is cancelled."""
+    cancelled = bool(event.cancelled_at or performance.cancelled_at)
+    line = {"performance_id": performance.performance_id, "starts_at": performance.starts_at.isoformat(),
+            "availability": Availability.SOLD_OUT.value if cancelled else performance.availability.value,
+            **_onsale(venue, performance)}
+    if cancelled:
+        line["cancelled"] = True
+    if performance.hall:
+        line["hall"] = performance.hall
+    return line
 
 
 def best_availability(levels: list[str]) -> str:
@@ -93,7 +103,9 @@ def event_summary(document: dict[str, Any]) -> dict[str, Any]:
         "hall": document["hall"],
         "first_performance": min((p["starts_at"] for p in performances), default=None),
         "performance_count": len(performances),
-        "performances": [{"starts_at": p["starts_at"], "availability": p["availability"]} for p in performances],
+        "performances": [{"starts_at": p["starts_at"], "availability": p["availability"],
+                          **({"cancelled": True} if p.get("cancelled") else {})} for p in performances],
+        "cancelled": bool(document.get("cancelled")),
         "from_price": min((p["amount"] for p in document["price_types"]), default=None),
         "availability": best_availability(levels) if performances else None,
         "sold_out": bool(performances) and all(level == "sold_out" for level in levels),

@@ -197,6 +197,10 @@ class Event(NewEvent):
     published: bool = False
     created_at: datetime
     image: EventImage | None = None
+    # Set when first published: a draft (never published) is the only event that may be deleted.
+    first_published_at: datetime | None = None
+    # A cancelled event sells nothing more; the catalogue shows it as cancelled (docs/staff.md).
+    cancelled_at: datetime | None = None
 
     def price(self, code: str, channel: str | None = None) -> PriceType | None:
         """The price type `code`; with `channel`, only if that channel sells it."""
@@ -219,6 +223,7 @@ Moment = Annotated[datetime, AfterValidator(_with_time_zone)]
 class NewPerformance(Strict):
     starts_at: Moment
     capacity: Annotated[int, Field(ge=1, le=100_000)]
+    hall: Text | None = None  # this date's hall, when not the event's own
     # Places kept for the counter: online sales stop while this many are left;
     # the box office sells every place.
     box_office_quota: Annotated[int, Field(ge=0, le=100_000)] = 0
@@ -246,6 +251,12 @@ class Performance(NewPerformance):
     event_id: Id
     available: int
     onsale: OnSaleSettings | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def taken(self) -> int:
+        """Places sold or held (in a basket or being paid)."""
+        return self.capacity - self.available
 
     @property
     def availability(self) -> Availability:

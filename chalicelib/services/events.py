@@ -30,8 +30,8 @@ def update_event(network: NetworkStore, store: VenueStore, event_id: str, reques
     """Replace an event's texts, genre, hall and prices; its id, picture and
     publication stay. A published event's catalogue pages follow at once."""
     event = get_event(store, event_id)
-    updated = Event(**request.model_dump(), event_id=event.event_id, venue=event.venue, published=event.published,
-                    created_at=event.created_at, image=event.image)
+    # Everything the body does not carry (id, picture, publication, cancellation) stays.
+    updated = Event.model_validate({**event.model_dump(), **request.model_dump()})
     store.put_event(updated)
     if updated.published:
         catalogue.publish_venue(network, store)

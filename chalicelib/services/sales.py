@@ -34,7 +34,7 @@ from chalicelib.domain.model import (
     price_hold,
     utcnow,
 )
-from chalicelib.errors import (Conflict, HoldExpired, IdempotencyKeyReused, InvalidInput, NotFound,
+from chalicelib.errors import (Conflict, EventCancelled, HoldExpired, IdempotencyKeyReused, InvalidInput, NotFound,
                                PerformanceStarted, ServiceBusy, WaitingRoomOnly)
 from chalicelib.observability import count, logger
 from chalicelib.settings import get_settings
@@ -105,6 +105,8 @@ def hold(network: NetworkStore, store_for: StoreFor, request: NewHold, idempoten
     performance = store.get_performance(request.event_id, request.performance_id)
     if not performance:
         raise NotFound("This performance does not exist.")
+    if event.cancelled_at or performance.cancelled_at:
+        raise EventCancelled("This performance is cancelled; nothing can be sold for it.")
     if performance.starts_at <= now:
         raise PerformanceStarted("This performance has already started.")
     if performance.onsale is not None and channel == "online":
@@ -242,7 +244,7 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
                                   **line.model_dump()} for h in holds for line in h.lines],
                           total=ref["total"], status=OrderStatus.PENDING,
                           customer_id=ticket_codes.customer_id(request.buyer.email, store.secret()), created_at=now,
-                          language=request.locale)
+                          language=request.locale, channel=holds[0].channel)
             # A retry finds the order already written (False): same ids, same lines.
             if store.start_checkout(order, request.buyer.model_dump(), holds, now, expires_at):
                 started.append((store, order, [h.model_copy(update={"status": HoldStatus.CHECKOUT}) for h in holds]))
