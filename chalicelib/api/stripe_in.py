@@ -30,5 +30,7 @@ def stripe_webhook():
         aws.client("sqs").send_message(
             QueueUrl=get_settings().payment_events_queue_url,
             MessageBody=json.dumps({"event_id": event["id"], "type": event["type"], "basket_id": basket_id}))
-    logger.info("stripe event received", extra={"stripe_event_id": event.get("id"), "type": event.get("type")})
+    # The basket id links this line to the buyer's checkout and to the worker's settlement (docs/operations.md).
+    logger.info("stripe event received", extra={"stripe_event_id": event.get("id"), "type": event.get("type"),
+                                                 "basket_id": basket_id})
     return json_response({"received": True})
