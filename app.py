@@ -5,6 +5,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib.api import http
+from chalicelib.api.box_office import box_office
 from chalicelib.api.door import door
 from chalicelib.api.my_tickets import my_tickets
 from chalicelib.api.network import network
@@ -36,6 +37,7 @@ app = Chalice(app_name="loket")
 app.register_blueprint(public)
 app.register_blueprint(queue)
 app.register_blueprint(staff)
+app.register_blueprint(box_office)
 app.register_blueprint(door)
 app.register_blueprint(network)
 app.register_blueprint(stripe_in)

@@ -70,6 +70,18 @@ class SoldOut(Conflict):
     slug, title = "sold-out", "Not enough places left"
 
 
+class RefundNotAllowed(Conflict):
+    slug, title = "refund-not-allowed", "The venue's refund policy does not allow this refund"
+
+
+class TillNotOpen(Conflict):
+    slug, title = "till-not-open", "Open your cash drawer first"
+
+
+class TillAlreadyOpen(Conflict):
+    slug, title = "till-already-open", "Your cash drawer is already open"
+
+
 class TooManyPlaces(Conflict):
     slug, title = "too-many-places", "You already hold the most places allowed"
 

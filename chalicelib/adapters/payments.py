@@ -118,6 +118,13 @@ def charge_of(payment_intent_id: str) -> str | None:
     return intent.latest_charge if isinstance(intent.latest_charge, str) else getattr(intent.latest_charge, "id", None)
 
 
+def refund(payment_intent_id: str, *, idempotency_key: str) -> str:
+    """The whole payment back to the buyer (a counter order cancelled); the refund's id."""
+    result = _call(_client().v1.refunds.create, params={"payment_intent": payment_intent_id},
+                   options={"idempotency_key": idempotency_key})
+    return result.id
+
+
 def transfer(*, amount: int, destination: str, transfer_group: str, source_transaction: str | None,
              idempotency_key: str) -> str:
     params: dict[str, Any] = {"amount": amount, "currency": "eur", "destination": destination,

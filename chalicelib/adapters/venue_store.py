@@ -359,8 +359,9 @@ class VenueStore:
                              ExpressionAttributeValues=values(p="ORDERS"), ScanIndexForward=False, Limit=limit)
         return [without_keys(unmarshal(i)) for i in page.get("Items", [])]
 
-    def mark_paid(self, order: Order, holds: list[Hold], customer: dict[str, Any], paid_at: datetime) -> bool:
-        """pending -> paid, holds -> sold, customer upserted. False if already paid."""
+    def mark_paid(self, order: Order, holds: list[Hold], customer: dict[str, Any] | None, paid_at: datetime) -> bool:
+        """pending -> paid, holds -> sold, customer upserted (none for an
+        anonymous counter sale). False if already paid."""
         items: list[dict[str, Any]] = [{"Update": {
             "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
             "UpdateExpression": "SET #s = :paid, paid_at = :at",
@@ -374,7 +375,7 @@ class VenueStore:
                 "UpdateExpression": "SET #s = :sold REMOVE gsi1pk, gsi1sk", "ConditionExpression": "order_id = :o",
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": values(sold=HoldStatus.SOLD.value, o=order.order_id)}})
-        items.append({"Update": {
+        items += [] if customer is None else [{"Update": {
             "TableName": self.table, "Key": key(f"CUSTOMER#{customer['customer_id']}", "CUSTOMER"),
             "UpdateExpression": "SET email = :e, #n = :n, last_order_at = :at, customer_id = :c, "
                                 "first_order_at = if_not_exists(first_order_at, :at), gsi1pk = :g, gsi1sk = :e, "
@@ -385,7 +386,7 @@ class VenueStore:
             "ExpressionAttributeNames": {"#n": "name"},
             "ExpressionAttributeValues": values(e=customer["email"], n=customer["name"], at=_iso(paid_at),
                                                 c=customer["customer_id"], one=1, g="CUSTOMERS",
-                                                none=[], o=[order.order_id])}})
+                                                none=[], o=[order.order_id])}}]
         items += self._buyer_change(holds, -1)
         return self._transact_if_unchanged(items)
 

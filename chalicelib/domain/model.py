@@ -390,6 +390,7 @@ class OrderStatus(StrEnum):
     PENDING = "pending"
     PAID = "paid"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # cancelled and refunded at the counter: its tickets are refused at the door
 
 
 class Order(Model):

@@ -117,6 +117,8 @@ def deliver(network: NetworkStore, store: VenueStore, order_id: str, tickets: li
                        "content_type": content_type} for name, body, content_type in files]
             delivery.record_documents(order_id, stored, now)
             count("TicketDocumentsStored", store.venue)
+        if not buyer.get("email"):
+            return True  # a counter sale without an address: its tickets are printed, not mailed
         return _mail_once(delivery, store, order_id, branding, reply_to, sheets, files, buyer, language, now)
     except Exception:
         count("TicketDeliveryFailed", store.venue)

@@ -1,0 +1,135 @@
+"""The box office's items in the venue's own table, on the venue's own role.
+
+Items (docs/staff.md, "Box office"):
+  COUNTER#{order} / SALE      a counter sale: clerk, shift, payment method, amounts, the request's
+                              fingerprint (a retried submit finds it and gets the same answer)
+  TILL#{clerk} / OPEN         the clerk's open shift (one at a time: a conditional put)
+  SHIFT#{shift} / SHIFT       a shift's drawer: float, opened/closed, counted; gsi1 SHIFTS#{day}
+  MOVES#{day} / {kind}#{order}  one sale or refund of a shift, signed amount per payment method:
+                              written once (conditional), so a retry never counts twice
+  SETTINGS#BOXOFFICE / REFUND the venue's refund policy
+Cancelling an order (paid -> cancelled, its places back on sale, its refund
+move) is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values, without_keys
+from chalicelib.adapters.venue_store import VenueStore
+from chalicelib.domain.model import Hold, HoldStatus, Order, OrderStatus
+
+SHIFTS_INDEX = "SHIFTS#"
+
+
+class BoxOfficeStore:
+    def __init__(self, store: VenueStore) -> None:
+        self.store = store
+        self.db = store.db
+        self.table = store.table
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self.store._get(pk, sk)
+        return without_keys(item) if item else None
+
+    # -- sales --------------------------------------------------------------------
+    def get_sale(self, order_id: str) -> dict[str, Any] | None:
+        return self._get(f"COUNTER#{order_id}", "SALE")
+
+    def record_sale(self, sale: dict[str, Any], move: dict[str, Any] | None) -> None:
+        """The sale and (when paid) its move in the drawer, each once."""
+        items = [{"Put": {"TableName": self.table,
+                          "Item": marshal({"pk": f"COUNTER#{sale['order_id']}", "sk": "SALE", **sale}),
+                          "ConditionExpression": "attribute_not_exists(pk)"}}]
+        if move:
+            items.append(self._move_put(move))
+        try:
+            self.db.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def _move_put(self, move: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self.table,
+                        "Item": marshal({"pk": f"MOVES#{move['day']}", "sk": f"{move['kind']}#{move['order_id']}", **move}),
+                        "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def moves_of_day(self, day: str) -> list[dict[str, Any]]:
+        items = query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p",
+                          ExpressionAttributeValues=values(p=f"MOVES#{day}"), ConsistentRead=True)
+        return [without_keys(i) for i in items]
+
+    # -- shifts ---------------------------------------------------------------------
+    def open_shift_of(self, clerk: str) -> dict[str, Any] | None:
+        pointer = self._get(f"TILL#{clerk}", "OPEN")
+        return self.get_shift(pointer["shift_id"]) if pointer else None
+
+    def get_shift(self, shift_id: str) -> dict[str, Any] | None:
+        return self._get(f"SHIFT#{shift_id}", "SHIFT")
+
+    def open_shift(self, shift: dict[str, Any]) -> bool:
+        """False if the clerk already has an open shift (nothing written)."""
+        items = [
+            {"Put": {"TableName": self.table, "Item": marshal({"pk": f"TILL#{shift['clerk']}", "sk": "OPEN",
+                                                               "shift_id": shift["shift_id"]}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self.table,
+                     "Item": marshal({"pk": f"SHIFT#{shift['shift_id']}", "sk": "SHIFT",
+                                      "gsi1pk": f"{SHIFTS_INDEX}{shift['day']}", "gsi1sk": shift["opened_at"], **shift}),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+        ]
+        return self.store._transact_if_unchanged(items)
+
+    def close_shift(self, shift: dict[str, Any], counted: int, closed_at: datetime) -> bool:
+        """False if this shift was closed meanwhile."""
+        items = [
+            {"Delete": {"TableName": self.table, "Key": key(f"TILL#{shift['clerk']}", "OPEN"),
+                        "ConditionExpression": "shift_id = :s", "ExpressionAttributeValues": values(s=shift["shift_id"])}},
+            {"Update": {"TableName": self.table, "Key": key(f"SHIFT#{shift['shift_id']}", "SHIFT"),
+                        "UpdateExpression": "SET counted = :c, closed_at = :at",
+                        "ConditionExpression": "attribute_not_exists(closed_at)",
+                        "ExpressionAttributeValues": values(c=counted, at=closed_at.isoformat())}},
+        ]
+        return self.store._transact_if_unchanged(items)
+
+    def shifts_of_day(self, day: str) -> list[dict[str, Any]]:
+        items = query_all(self.db, TableName=self.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                          ExpressionAttributeValues=values(p=f"{SHIFTS_INDEX}{day}"))
+        return [without_keys(i) for i in items]
+
+    # -- refund policy ----------------------------------------------------------------
+    def get_refund_policy(self) -> dict[str, Any] | None:
+        return self._get("SETTINGS#BOXOFFICE", "REFUND")
+
+    def put_refund_policy(self, policy: dict[str, Any]) -> None:
+        self.db.put_item(TableName=self.table, Item=marshal({"pk": "SETTINGS#BOXOFFICE", "sk": "REFUND", **policy}))
+
+    # -- cancelling ---------------------------------------------------------------------
+    def cancel_order(self, order: Order, holds: list[Hold], refund: dict[str, Any], cancelled_by: str,
+                     at: datetime) -> bool:
+        """paid -> cancelled, every place back on sale, the refund move: at once.
+        False (nothing written) if the order was no longer paid."""
+        items: list[dict[str, Any]] = [{"Update": {
+            "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
+            "UpdateExpression": "SET #s = :cancelled, cancelled_at = :at, cancelled_by = :by",
+            "ConditionExpression": "#s = :paid", "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values(cancelled=OrderStatus.CANCELLED.value, paid=OrderStatus.PAID.value,
+                                                at=at.isoformat(), by=cancelled_by)}}]
+        per_performance: Counter[tuple[str, str]] = Counter()
+        for hold in holds:
+            per_performance[(hold.event_id, hold.performance_id)] += hold.quantity
+            items.append({"Update": {
+                "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
+                "UpdateExpression": "SET #s = :released", "ConditionExpression": "order_id = :o AND #s = :sold",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value, sold=HoldStatus.SOLD.value,
+                                                    o=order.order_id)}})
+        for (event_id, performance_id), quantity in per_performance.items():
+            items.append(self.store._capacity_change(event_id, performance_id, quantity))
+        items.append(self._move_put(refund))
+        return self.store._transact_if_unchanged(items)

@@ -1,0 +1,174 @@
+"""The box office on the in-process stack (moto with IAM, the Stripe
+emulator): a cash sale at the counter, its drawer and day report, retries,
+channels and quota, finding an order (audited), cancel and refund within the
+venue's policy, and another venue's clerk seeing none of it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.test_ticket_documents import decoded_qr_codes  # noqa: F401  (the browser test decodes the PDF)
+
+VENUE, OTHER = "stadsloket", "concertzaal"
+
+
+def _clerk(api, venue=VENUE):
+    return api.token(f"{venue}-kassa")
+
+
+def _open_till(api, venue=VENUE, float_cents=10000):
+    token = _clerk(api, venue)
+    shift = api.call("GET", f"/venues/{venue}/box-office/shift", token=token).data["shift"]
+    if shift is None:
+        answer = api.call("POST", f"/venues/{venue}/box-office/shift", {"float": float_cents}, token=token)
+        assert answer.status_code == 201, answer.data
+        shift = answer.data["shift"]
+    return shift
+
+
+def _sell(api, event, quantity=2, method="cash", tendered=None, key=None, venue=VENUE, **extra):
+    body = {"event_id": event["event_id"], "performance_id": event["performance_id"],
+            "tickets": [{"price_type": "normaal", "quantity": quantity}], "method": method, **extra}
+    if tendered is not None:
+        body["tendered"] = tendered
+    return api.call("POST", f"/venues/{venue}/box-office/sales", body, token=_clerk(api, venue),
+                    headers={"Idempotency-Key": key or str(uuid.uuid4())})
+
+
+def test_a_cash_sale_gives_change_tickets_a_drawer_line_and_a_report_line(api):
+    event = api.new_event(VENUE, capacity=10)
+    _open_till(api)
+    listed = api.call("GET", f"/venues/{VENUE}/box-office/performances", token=_clerk(api)).data["performances"]
+    assert any(p["performance_id"] == event["performance_id"] and p["available"] == 10 for p in listed)
+
+    sale = _sell(api, event, quantity=2, tendered=6000)
+    assert sale.status_code == 201, sale.data
+    assert (sale.data["total"], sale.data["change"], sale.data["status"]) == (5000, 1000, "paid")
+    assert [d["kind"] for d in sale.data["documents"]] == ["pdf", "ics"]
+    order = api.call("GET", f"/venues/{VENUE}/orders/{sale.data['order_id']}", token=api.token(f"{VENUE}-lead")).data
+    assert order["channel"] == "box-office" and len(order["tickets"]) == 2 and order["buyer"] is None
+    check = api.call("POST", f"/venues/{VENUE}/tickets/check", {"code": order["tickets"][0]["code"]}, token=_clerk(api))
+    assert check.status_code == 200 and check.data["result"] == "valid"
+
+    shift = api.call("GET", f"/venues/{VENUE}/box-office/shift", token=_clerk(api)).data["shift"]
+    assert shift["cash_sales"] >= 5000 and shift["expected"] == shift["float"] + shift["cash_sales"] - shift["cash_refunds"]
+    report = api.call("GET", f"/venues/{VENUE}/box-office/report", token=api.token(f"{VENUE}-lead")).data
+    assert report["per_clerk"][f"{VENUE}-kassa"]["sales"] >= 5000
+    assert report["per_method"]["cash"]["orders"] >= 1
+
+
+def test_a_retried_sale_makes_one_order_and_a_changed_retry_is_refused(api):
+    event = api.new_event(VENUE, capacity=10)
+    _open_till(api)
+    key = str(uuid.uuid4())
+    first, again = _sell(api, event, key=key), _sell(api, event, key=key)
+    assert first.status_code == again.status_code == 201
+    assert first.data["order_id"] == again.data["order_id"]
+    listed = api.call("GET", f"/venues/{VENUE}/box-office/performances", token=_clerk(api)).data["performances"]
+    assert next(p for p in listed if p["performance_id"] == event["performance_id"])["available"] == 8
+    changed = _sell(api, event, quantity=3, key=key)
+    assert changed.status_code == 422 and changed.data["type"].endswith("/idempotency-key-reused")
+
+
+def test_the_counter_sells_its_quota_and_its_own_price_type_which_online_cannot(api):
+    lead = api.token(f"{VENUE}-lead")
+    event = api.new_event(VENUE, capacity=4, prices=[
+        {"code": "normaal", "label": "Normaal", "amount": 2500},
+        {"code": "kassa", "label": "Aan de kassa", "amount": 2000, "channels": ["box-office"]}])
+    # Keep 3 of the 4 places for the counter: a new performance with the quota.
+    from datetime import datetime, timedelta, timezone
+
+    starts = (datetime.now(timezone.utc) + timedelta(days=5)).isoformat()
+    performance = api.call("POST", f"/venues/{VENUE}/events/{event['event_id']}/performances",
+                           {"starts_at": starts, "capacity": 4, "box_office_quota": 3}, token=lead)
+    assert performance.status_code == 201, performance.data
+    kept = {**event, "performance_id": performance.data["performance_id"]}
+    assert api.hold(kept, 2).status_code == 409  # online: only 1 place is for sale
+    assert api.hold(kept, 1, price_type="kassa").status_code == 422  # the counter's price is not sold online
+    assert api.hold(kept, 1).status_code == 201
+    assert api.hold(kept, 1).status_code == 409  # the last 3 are the counter's
+    _open_till(api)
+    body = {"event_id": kept["event_id"], "performance_id": kept["performance_id"], "method": "card",
+            "terminal_reference": "T-0042", "tickets": [{"price_type": "kassa", "quantity": 3}]}
+    sale = api.call("POST", f"/venues/{VENUE}/box-office/sales", body, token=_clerk(api),
+                    headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert sale.status_code == 201, sale.data
+    assert (sale.data["total"], sale.data["method"], sale.data["terminal_reference"]) == (6000, "card", "T-0042")
+    assert _sell(api, kept, quantity=1).status_code == 409  # nothing is left, not even at the counter
+
+
+def test_too_little_cash_and_no_open_drawer_are_clear_refusals_that_write_nothing(api):
+    event = api.new_event(VENUE, capacity=10)
+    _open_till(api)
+    short = _sell(api, event, quantity=1, tendered=1000)
+    assert short.status_code == 422 and short.data["errors"][0]["code"] == "tendered_too_little"
+    other_clerk_event = api.new_event(OTHER, capacity=10)
+    token = _clerk(api, OTHER)
+    if api.call("GET", f"/venues/{OTHER}/box-office/shift", token=token).data["shift"]:
+        api.call("POST", f"/venues/{OTHER}/box-office/shift/close", {"counted": 0}, token=token)
+    closed = _sell(api, other_clerk_event, venue=OTHER)
+    assert closed.status_code == 409 and closed.data["type"].endswith("/till-not-open")
+
+
+def test_find_cancel_and_refund_within_the_policy_and_not_outside_it(api):
+    lead = api.token(f"{VENUE}-lead")
+    assert api.call("PUT", f"/venues/{VENUE}/box-office/policy", {"hours_before": 24}, token=lead).status_code == 200
+    soon = api.new_event(VENUE, capacity=10, days=0.5)   # in 12 hours: outside a 24-hour policy
+    later = api.new_event(VENUE, capacity=10, days=5)
+    _open_till(api)
+    buyer = f"kassa.{uuid.uuid4().hex[:6]}@example.be"
+    inside = _sell(api, later, quantity=2, buyer_name="Jan Kassakoper", buyer_email=buyer).data
+    outside = _sell(api, soon, quantity=1).data
+
+    found = api.call("GET", f"/venues/{VENUE}/box-office/search?q={buyer}&page=kassa", token=_clerk(api))
+    assert [o["order_id"] for o in found.data["orders"]] == [inside["order_id"]]
+    by_number = api.call("GET", f"/venues/{VENUE}/box-office/search?q={outside['order_id']}", token=_clerk(api))
+    assert [o["order_id"] for o in by_number.data["orders"]] == [outside["order_id"]]
+    audit = api.call("GET", f"/venues/{VENUE}/audit?limit=20", token=lead).data
+    assert any(e["action"] == "orders.search" and e["subject"]["order_ids"] == [inside["order_id"]]
+               and "(kassa)" in e["route"] and e["actor"] == f"{VENUE}-kassa" for e in audit)
+
+    refused = api.call("POST", f"/venues/{VENUE}/box-office/orders/{outside['order_id']}/cancel", token=_clerk(api))
+    assert refused.status_code == 409 and refused.data["type"].endswith("/refund-not-allowed")
+
+    before = api.call("GET", f"/venues/{VENUE}/box-office/shift", token=_clerk(api)).data["shift"]
+    cancelled = api.call("POST", f"/venues/{VENUE}/box-office/orders/{inside['order_id']}/cancel", token=_clerk(api))
+    assert cancelled.status_code == 200 and cancelled.data["refunded"] == 5000
+    again = api.call("POST", f"/venues/{VENUE}/box-office/orders/{inside['order_id']}/cancel", token=_clerk(api))
+    assert again.status_code == 200  # a repeat answers the first, refunds nothing more
+    after = api.call("GET", f"/venues/{VENUE}/box-office/shift", token=_clerk(api)).data["shift"]
+    assert after["cash_refunds"] - before["cash_refunds"] == 5000
+    listed = api.call("GET", f"/venues/{VENUE}/box-office/performances", token=_clerk(api)).data["performances"]
+    assert next(p for p in listed if p["performance_id"] == later["performance_id"])["available"] == 10
+    order = api.call("GET", f"/venues/{VENUE}/orders/{inside['order_id']}", token=lead).data
+    door = api.call("POST", f"/venues/{VENUE}/tickets/check", {"code": order["tickets"][0]["code"], "check_in": True},
+                    token=_clerk(api))
+    assert door.status_code in (404, 409), door.data  # the door refuses a cancelled order's ticket
+
+
+def test_another_venues_clerk_sees_nothing_of_this_counter(api):
+    event = api.new_event(VENUE, capacity=10)
+    _open_till(api)
+    sale = _sell(api, event).data
+    other = _clerk(api, OTHER)
+    for path in (f"/venues/{VENUE}/box-office/orders/{sale['order_id']}", f"/venues/{VENUE}/box-office/report",
+                 f"/venues/{VENUE}/box-office/search?q={sale['order_id']}"):
+        assert api.call("GET", path, token=other).status_code == 404
+    assert api.call("GET", f"/venues/{OTHER}/box-office/orders/{sale['order_id']}", token=other).status_code == 404
+    assert api.call("GET", f"/venues/{OTHER}/box-office/search?q={sale['order_id']}", token=other).data["orders"] == []
+
+
+def test_a_close_shows_the_difference_between_counted_and_expected(api):
+    token = api.token("cc-reien-kassa")
+    if api.call("GET", "/venues/cc-reien/box-office/shift", token=token).data["shift"]:
+        api.call("POST", "/venues/cc-reien/box-office/shift/close", {"counted": 0}, token=token)
+    opened = api.call("POST", "/venues/cc-reien/box-office/shift", {"float": 5000}, token=token)
+    assert opened.status_code == 201
+    twice = api.call("POST", "/venues/cc-reien/box-office/shift", {"float": 5000}, token=token)
+    assert twice.status_code == 409 and twice.data["type"].endswith("/till-already-open")
+    event = api.new_event("cc-reien", capacity=5)
+    assert _sell(api, event, quantity=1, venue="cc-reien").status_code == 201
+    closed = api.call("POST", "/venues/cc-reien/box-office/shift/close", {"counted": 7400}, token=token).data["shift"]
+    assert (closed["expected"], closed["counted"], closed["difference"]) == (7500, 7400, -100)
