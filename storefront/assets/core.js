@@ -302,7 +302,10 @@ export async function api(path, { method = 'GET', body, headers = {}, signal } =
   const explicit = Object.keys(headers).some((k) => k.toLowerCase() === BUYER_SESSION_HEADER.toLowerCase());
   const session = path.startsWith('/api/') && !explicit ? safeGet(BUYER_SESSION_KEY) : null;
   if (session) init.headers[BUYER_SESSION_HEADER] = session;
-  if (body !== undefined) {
+  if (body instanceof Blob) {  // an upload (a picture) goes as it is, with its own type
+    init.headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
