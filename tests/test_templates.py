@@ -323,3 +323,26 @@ def test_the_functions_and_venue_roles_are_granted_only_calls_the_code_makes(tem
             unused.append(f"{action} ({method})")
     assert not unused, f"granted but never called: {unused}"
     assert len(granted) > 25
+
+
+# -- the edge -------------------------------------------------------------------------------------
+def test_the_edge_passes_every_header_the_api_reads_and_never_host(templates):
+    """CloudFront forwards only what its policies name: a header the API reads
+    but the edge drops breaks that route in AWS only (never locally)."""
+    code = "\n".join(path.read_text() for path in (ROOT / "chalicelib").rglob("*.py"))
+    read = {name.lower() for name in re.findall(r'header\(request, "([^"]+)"', code)}
+    read |= {name.lower() for name in re.findall(r'_HEADER = "([^"]+)"', code)}
+    assert {"authorization", "idempotency-key", "x-buyer-session", "cloudfront-viewer-address"} <= read
+    edge = templates["edge.yaml"]["Resources"]
+    forwarded = {h.lower() for h in edge["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"][
+        "HeadersConfig"]["Headers"]}
+    api_cache = edge["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]
+    keyed = {h.lower() for h in api_cache["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]}
+    assert read <= forwarded | keyed, read - forwarded - keyed
+    assert "host" not in forwarded | keyed and api_cache["DefaultTTL"] == 0
+    api = next(b for b in edge["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]
+               if b["PathPattern"] == "/api/*")
+    assert api["CachePolicyId"] == {"Ref": "ApiCachePolicy"}
+    assert api["OriginRequestPolicyId"] == {"Ref": "ApiOriginRequestPolicy"}
+    catalogue = edge["CatalogueCachePolicy"]["Properties"]["CachePolicyConfig"]
+    assert catalogue["MaxTTL"] <= 5  # a sell-out visible within seconds
