@@ -211,3 +211,17 @@ def test_a_venue_lead_sees_its_failed_requests_and_sends_them_to_the_supplier_wi
     assert buyer not in received[0]["Body"]
     listed = api.call("GET", f"/venues/{venue}/health", token=lead).data["support_requests"]
     assert [s["support_id"] for s in listed][:1] == [ticket["support_id"]]
+
+
+def test_destroy_refuses_while_venues_are_onboarded_and_deletes_data_only_with_the_stage_typed_again(loket):
+    import pytest
+
+    from local import deploy
+
+    with pytest.raises(SystemExit, match="venues are still onboarded"):
+        deploy.destroy("local", session=loket.operator, delete_data="local")
+    stacks = {s["StackName"] for s in loket.operator.client("cloudformation").list_stacks()["StackSummaries"]
+              if s["StackStatus"] != "DELETE_COMPLETE"}
+    assert "loket-local-platform" in stacks  # nothing was touched
+    with pytest.raises(SystemExit, match="must repeat the stage's name"):
+        deploy.destroy("gone", session=loket.operator, delete_data="prod")
