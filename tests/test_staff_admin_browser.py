@@ -196,3 +196,37 @@ def test_axe_and_screenshots_of_the_lead_pages(site, browser, artifacts):
                   if path.name in ("admin.js", "admin-strings.js", "admin.css", "events.js", "event-edit.js", "sales.js",
                                    "orders.js", "people.js")})
     (artifacts / "bytes.json").write_text(json.dumps(sizes, indent=1))
+
+
+def test_a_cancelled_event_says_so_on_the_storefront_and_sells_nothing(site, browser, artifacts):
+    lead = requests.post(site.url("/api/staff/session"), json={"username": "club-kaap-lead", "password": "loket-demo-2026"},
+                         timeout=10).json()["id_token"]
+    auth = {"Authorization": f"Bearer {lead}"}
+    event = requests.post(site.url("/api/venues/club-kaap/events"), headers=auth, timeout=10, json={
+        "title": f"Afgelast {uuid.uuid4().hex[:6]}", "hall": "Zaal", "price_types": [
+            {"code": "normaal", "label": "Normaal", "amount": 2000}]}).json()
+    starts = (datetime.now().astimezone() + timedelta(days=20)).isoformat()
+    assert requests.post(site.url(f"/api/venues/club-kaap/events/{event['event_id']}/performances"), headers=auth,
+                         json={"starts_at": starts, "capacity": 30}, timeout=10).status_code == 201
+    assert requests.post(site.url(f"/api/venues/club-kaap/events/{event['event_id']}/publish"), headers=auth,
+                         timeout=10).status_code == 200
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        site.staff_sign_in(page, "club-kaap-lead", f"/staff/event-edit.html?event={event['event_id']}")
+        page.wait_for_selector("#cancel-event")
+        page.click("#cancel-event")
+        page.wait_for_selector("dialog[open]")
+        assert "niets meer verkocht" in page.inner_text("dialog[open]")  # says what will happen
+        page.click("#confirm-yes")
+        page.wait_for_selector("#message.message-warning")
+        assert page.text_content("#status") == "Geannuleerd" and "Terug te betalen bestellingen: 0" in page.inner_text("#message")
+        page.screenshot(path=str(artifacts / "event-cancelled.png"), full_page=True)
+        page.goto(site.url(f"/event.html?venue=club-kaap&event={event['event_id']}"))
+        page.wait_for_selector("[data-cancelled]")
+        assert page.text_content("[data-cancelled]") == "Geannuleerd"
+        assert "geannuleerd" in page.inner_text("#all-cancelled")
+        assert page.locator("input[name=performance]:enabled").count() == 0
+    finally:
+        context.close()

@@ -146,7 +146,8 @@ function renderPerformances() {
       input,
       h('label', { for: id },
         h('time', { datetime: p.starts_at }, formatDateTime(p.starts_at)),
-        onsale(p) ? h('span', { class: 'badge badge-queue' }, t('event.onsale_badge')) : availabilityBadge(p.availability)));
+        p.cancelled ? h('span', { class: 'badge badge-sold-out', dataset: { cancelled: '' } }, t('avail.cancelled'))
+          : onsale(p) ? h('span', { class: 'badge badge-queue' }, t('event.onsale_badge')) : availabilityBadge(p.availability)));
   }));
 }
 
@@ -165,7 +166,9 @@ function renderBookingVisibility() {
   bookingEl.hidden = false;
   ticketsEl.hidden = !anySelectable;
   if (perfs.length && !anySelectable) {
-    perfListEl.after(h('p', { class: 'notice', id: 'all-sold-out' }, t('event.all_sold_out')));
+    const cancelled = perfs.every((p) => p.cancelled);
+    perfListEl.after(h('p', { class: 'notice', id: cancelled ? 'all-cancelled' : 'all-sold-out' },
+      t(cancelled ? 'event.all_cancelled' : 'event.all_sold_out')));
   }
 }
 

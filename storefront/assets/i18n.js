@@ -107,6 +107,7 @@ export const STRINGS = {
     'avail.available': 'Beschikbaar',
     'avail.few_left': 'Nog enkele plaatsen',
     'avail.sold_out': 'Uitverkocht',
+    'avail.cancelled': 'Geannuleerd',
     'event.tickets': 'Tickets',
     'event.tickets_for': 'Tickets voor {date}',
     'event.choose_first': 'Kies eerst een voorstelling.',
@@ -122,6 +123,7 @@ export const STRINGS = {
     'event.reserved_hint': 'Je plaatsen worden even vastgehouden. Reken af vóór {time}.',
     'event.to_basket': 'Naar je winkelmand',
     'event.all_sold_out': 'Alle voorstellingen zijn uitverkocht.',
+    'event.all_cancelled': 'Dit evenement is geannuleerd: er wordt niets meer verkocht.',
 
     'event.onsale_badge': 'Wachtrij',
     'event.onsale_note': 'Deze voorstelling wordt verkocht via een wachtrij. De verkoop start op {date}.',
@@ -341,6 +343,7 @@ export const STRINGS = {
     'avail.available': 'Disponible',
     'avail.few_left': 'Dernières places',
     'avail.sold_out': 'Complet',
+    'avail.cancelled': 'Annulé',
     'event.tickets': 'Billets',
     'event.tickets_for': 'Billets pour {date}',
     'event.choose_first': 'Choisissez d’abord une représentation.',
@@ -356,6 +359,7 @@ export const STRINGS = {
     'event.reserved_hint': 'Vos places sont bloquées un moment. Payez avant {time}.',
     'event.to_basket': 'Voir le panier',
     'event.all_sold_out': 'Toutes les représentations sont complètes.',
+    'event.all_cancelled': 'Cet événement est annulé : plus aucune vente.',
 
     'event.onsale_badge': 'File d’attente',
     'event.onsale_note': 'Cette représentation est vendue via une file d’attente. La vente commence le {date}.',
@@ -575,6 +579,7 @@ export const STRINGS = {
     'avail.available': 'Available',
     'avail.few_left': 'Few seats left',
     'avail.sold_out': 'Sold out',
+    'avail.cancelled': 'Cancelled',
     'event.tickets': 'Tickets',
     'event.tickets_for': 'Tickets for {date}',
     'event.choose_first': 'Choose a performance first.',
@@ -590,6 +595,7 @@ export const STRINGS = {
     'event.reserved_hint': 'Your seats are held for a short while. Check out before {time}.',
     'event.to_basket': 'Go to your basket',
     'event.all_sold_out': 'All performances are sold out.',
+    'event.all_cancelled': 'This event is cancelled: nothing more is sold.',
 
     'event.onsale_badge': 'Queue',
     'event.onsale_note': 'This performance is sold through a waiting room. The sale starts on {date}.',

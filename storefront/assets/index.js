@@ -163,7 +163,7 @@ function card(event, performances, index) {
         event.from_price !== null && event.from_price !== undefined
           ? h('span', { class: 'event-card-price' }, t('index.from', { price: formatMoney(event.from_price) }))
           : h('span'),
-        availabilityBadge(level))));
+        event.cancelled ? h('span', { class: 'badge badge-sold-out' }, t('avail.cancelled')) : availabilityBadge(level))));
   applyAccent(li, venue?.brand_color);
   return li;
 }
