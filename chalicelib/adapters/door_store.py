@@ -19,9 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values, without_keys
+from chalicelib.adapters.dynamo import key, marshal, query_all, values, without_keys
 from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain.door import Admission, moment
 from chalicelib.domain.model import Ticket
@@ -29,6 +27,7 @@ from chalicelib.domain.model import Ticket
 
 class DoorStore:
     def __init__(self, store: VenueStore) -> None:
+        self.store = store
         self.db = store.db
         self.table = store.table
 
@@ -63,13 +62,7 @@ class DoorStore:
         ]
         if replacing is not None:
             items.append({"Put": {"TableName": self.table, "Item": marshal(self._later_item(replacing))}})
-        try:
-            self.db.transact_write_items(TransactItems=items)
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return self.store._transact_if_unchanged(items)
 
     def record_later(self, later: Admission) -> None:
         """An offline admission after the first one: kept once per scan, shown as a duplicate."""

@@ -8,7 +8,7 @@ again, so two doors scanning one ticket at once admit it once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.door_store import DoorStore
@@ -148,8 +148,6 @@ def performance_of(store: VenueStore, code: str) -> str:
 
 def upcoming(store: VenueStore, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Performances that started at most 12 hours ago or are still to come, soonest first."""
-    from datetime import timedelta
-
     since = (now or utcnow()) - timedelta(hours=12)
     found = []
     for event in store.list_events():
