@@ -50,6 +50,24 @@ def test_capacity_never_below_sold_and_held_and_only_untouched_drafts_go():
         event_admin.check_deletable(draft.model_copy(update={"first_published_at": draft.created_at}), [])
 
 
+def test_a_retried_create_with_the_same_idempotency_key_makes_one_event_and_one_performance(api):
+    lead = api.token(f"{VENUE}-lead")
+    body = {"title": f"Eenmaal {uuid.uuid4().hex[:6]}", "hall": "Foyer",
+            "price_types": [{"code": "normaal", "label": "Normaal", "amount": 900}]}
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = api.call("POST", f"/venues/{VENUE}/events", body, token=lead, headers=key)
+    again = api.call("POST", f"/venues/{VENUE}/events", body, token=lead, headers=key)
+    assert first.status_code == again.status_code == 201 and first.data["event_id"] == again.data["event_id"]
+    listed = api.call("GET", f"/venues/{VENUE}/events", token=lead).data
+    assert [e["title"] for e in listed].count(body["title"]) == 1
+    path = f"/venues/{VENUE}/events/{first.data['event_id']}/performances"
+    date = {"starts_at": _starts(), "capacity": 10}
+    one = api.call("POST", path, date, token=lead, headers=key)  # the same key, another kind of thing: its own id
+    two = api.call("POST", path, date, token=lead, headers=key)
+    assert one.data["performance_id"] == two.data["performance_id"] != first.data["event_id"]
+    assert len(api.call("GET", f"/venues/{VENUE}/events/{first.data['event_id']}", token=lead).data["performances"]) == 1
+
+
 # -- performances ---------------------------------------------------------------------------
 def test_capacity_never_below_sold_plus_held_and_a_performance_with_sales_is_not_removed(api):
     event = api.new_event(VENUE, capacity=10)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import header, json_response, parse, route, staff as signed_in
+from chalicelib.api.http import header, idempotency_key, json_response, parse, route, staff as signed_in
 from chalicelib.errors import MalformedRequest, NotFound
 
 if TYPE_CHECKING:
@@ -73,8 +73,10 @@ def create_event(venue, *, store, caller):
     from chalicelib.domain.model import NewEvent
     from chalicelib.services import events
 
-    body = parse(staff.current_request, NewEvent)
-    return json_response(events.create_event(store, body).model_dump(mode="json"), 201)
+    request = staff.current_request
+    body = parse(request, NewEvent)
+    created = events.create_event(store, body, idempotency_key(request, required=False))  # a retry: the same event
+    return json_response(created.model_dump(mode="json"), 201)
 
 
 @route(staff, "/venues/{venue}/events/{event_id}", methods=["GET"], venue_access="clerk")
@@ -114,8 +116,9 @@ def add_performance(venue, event_id, *, store, caller):
     from chalicelib.domain.model import NewPerformance
     from chalicelib.services import events
 
-    body = parse(staff.current_request, NewPerformance)
-    performance = events.add_performance(store, event_id, body)
+    request = staff.current_request
+    body = parse(request, NewPerformance)
+    performance = events.add_performance(store, event_id, body, idempotency_key(request, required=False))
     return json_response(performance.model_dump(mode="json"), 201)
 
 

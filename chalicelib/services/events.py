@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from chalicelib.adapters.network_store import NetworkStore
@@ -12,8 +13,18 @@ from chalicelib.observability import logger
 from chalicelib.services import catalogue
 
 
-def create_event(store: VenueStore, request: NewEvent) -> Event:
-    event = Event(**request.model_dump(), event_id=uuid.uuid4().hex[:12], venue=store.venue, created_at=utcnow())
+def _new_id(store: VenueStore, kind: str, idempotency_key: str | None) -> str:
+    """A retry with the same Idempotency-Key names the same thing, so it cannot make a second one."""
+    if not idempotency_key:
+        return uuid.uuid4().hex[:12]
+    return hashlib.sha256(f"{store.venue}\n{kind}\n{idempotency_key}".encode()).hexdigest()[:12]
+
+
+def create_event(store: VenueStore, request: NewEvent, idempotency_key: str | None = None) -> Event:
+    event_id = _new_id(store, "event", idempotency_key)
+    if idempotency_key and (earlier := store.get_event(event_id)):
+        return earlier
+    event = Event(**request.model_dump(), event_id=event_id, venue=store.venue, created_at=utcnow())
     store.put_event(event)
     logger.info("event created", extra={"venue": store.venue, "event_id": event.event_id})
     return event
@@ -51,9 +62,13 @@ def set_image(network: NetworkStore, store: VenueStore, event_id: str, data: byt
     return updated
 
 
-def add_performance(store: VenueStore, event_id: str, request: NewPerformance) -> Performance:
+def add_performance(store: VenueStore, event_id: str, request: NewPerformance,
+                    idempotency_key: str | None = None) -> Performance:
     get_event(store, event_id)
-    performance = Performance(**request.model_dump(), performance_id=uuid.uuid4().hex[:12], event_id=event_id,
+    performance_id = _new_id(store, f"performance {event_id}", idempotency_key)
+    if idempotency_key and (earlier := store.get_performance(event_id, performance_id)):
+        return earlier
+    performance = Performance(**request.model_dump(), performance_id=performance_id, event_id=event_id,
                               available=request.capacity)
     store.put_performance(performance)
     return performance

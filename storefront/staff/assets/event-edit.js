@@ -1,6 +1,6 @@
 // One event: texts per language (tabs), details, prices in euros, picture, performances with
 // Brussels date/time pickers, and publish / take off / cancel / delete with a confirmation.
-import { clearMessage, formatDateTime, formatMoney, h, pictureSources, showMessage, showProblem, t, withLang } from '/assets/core.js';
+import { clearMessage, formatDateTime, formatMoney, h, pictureSources, showMessage, showProblem, t, uuid, withLang } from '/assets/core.js';
 import { requireStaff, staffApi, venuePath } from './staff.js';
 import { confirmAction, eurosText, fromPicker, parseEuros, statusOf, toPicker } from './admin.js';
 
@@ -12,6 +12,9 @@ const message = document.getElementById('message');
 const params = new URLSearchParams(location.search);
 let event = null;
 let prices = [];
+// One key per thing being created: a retried click or a lost answer never makes a second one.
+const createKey = uuid();
+let performanceKey = uuid();
 
 const field = (id, label, input, hint) => h('div', { class: 'field' }, h('label', { for: id }, label), input,
   hint ? h('p', { class: 'muted', id: `${id}-hint` }, hint) : null);
@@ -115,7 +118,7 @@ async function save(e) {
   if (!sent) return;
   try {
     if (!event) {
-      const created = await staffApi(venuePath(ctx, '/events'), { method: 'POST', body: sent });
+      const created = await staffApi(venuePath(ctx, '/events'), { method: 'POST', body: sent, headers: { 'Idempotency-Key': createKey } });
       location.assign(withLang(`/staff/event-edit.html?${new URLSearchParams({ venue: ctx.venue, event: created.event_id, saved: '1' })}`));
       return;
     }
@@ -200,8 +203,8 @@ function performancesSection() {
   return h('section', {}, h('h2', {}, t('admin.performances')), ...cards,
     cancelled ? null : h('div', { class: 'row-card' }, h('div', { class: 'grid-fields' }, ...performanceFields('new', null)),
       h('button', { type: 'button', class: 'button button-primary', id: 'add-performance', onclick: () => act(
-        () => staffApi(eventPath('/performances'), { method: 'POST', body: performanceBody('new') }),
-        async () => { await reload(); showMessage(message, 'success', t('admin.saved')); }) }, t('admin.add_performance'))));
+        () => staffApi(eventPath('/performances'), { method: 'POST', body: performanceBody('new'), headers: { 'Idempotency-Key': performanceKey } }),
+        async () => { performanceKey = uuid(); await reload(); showMessage(message, 'success', t('admin.saved')); }) }, t('admin.add_performance'))));
 }
 
 function showCancelled(answer) {
