@@ -369,7 +369,13 @@ function readFrame() {
 }
 
 /* ---------- start ---------- */
-if (ctx && !ctx.choose) {
+if (ctx?.choose) {  // staff of several venues: which venue's door first
+  els.message.hidden = false;
+  els.message.className = 'message message-info';
+  els.message.replaceChildren(h('p', {}, t('staff.choose_venue')), h('ul', {}, ctx.venues.map((v) => h('li', {},
+    h('a', { class: 'button button-secondary', href: `/staff/door.html?venue=${encodeURIComponent(v.slug)}` }, v.name)))));
+  applyI18n();
+} else if (ctx) {
   queue = readJson(queueKey(), []);
   els.camera.textContent = t('door.camera_on');
   renderConnection();
