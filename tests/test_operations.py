@@ -225,3 +225,21 @@ def test_destroy_refuses_while_venues_are_onboarded_and_deletes_data_only_with_t
     assert "loket-local-platform" in stacks  # nothing was touched
     with pytest.raises(SystemExit, match="must repeat the stage's name"):
         deploy.destroy("gone", session=loket.operator, delete_data="prod")
+
+
+def test_a_venue_whose_stack_failed_is_offboarded_with_a_confirmation_and_nothing_to_export(api, loket):
+    from chalicelib import bootstrap
+
+    admin = api.token("netwerk-admin")
+    assert api.call("POST", "/network/venues", {"slug": "zaal-mislukt", "name": "Zaal Mislukt"},
+                    token=admin).status_code == 202
+    # As the job records a stack that ended in ROLLBACK_COMPLETE (services/venues.finish_onboarding).
+    bootstrap.network().update_venue("zaal-mislukt", status="failed")
+    assert api.call("DELETE", "/network/venues/zaal-mislukt", token=admin).status_code == 428
+    prepared = api.call("POST", "/network/venues/zaal-mislukt/offboarding", token=admin)
+    assert prepared.status_code == 202 and prepared.data["item_count"] == 0
+    gone = api.call("DELETE", f"/network/venues/zaal-mislukt?confirmation={prepared.data['confirmation']}",
+                    token=admin)
+    assert gone.status_code == 200
+    assert api.call("GET", "/network/venues/zaal-mislukt", token=admin).status_code == 404
+    assert provisioning.stack_state(loket.operator.client("cloudformation"), "loket-local-venue-zaal-mislukt")[0] is None

@@ -84,14 +84,23 @@ def prepare_offboarding(network: NetworkStore, slug: str) -> dict[str, Any]:
     that the second step (`offboard`) needs; asking again makes a new export
     and a new confirmation."""
     venue = network.get_venue(slug)
-    if not venue or venue["status"] not in ("active", "offboarding"):
-        raise NotFound(f"There is no active venue '{slug}'.")
-    was_published = venue.get("offboarding", {}).get("published_events")
-    if was_published is None:
-        was_published = [e.event_id for e in bootstrap.worker_store(slug).list_events() if e.published]
-    network.update_venue(slug, status="offboarding")
+    if not venue:
+        raise NotFound(f"There is no venue '{slug}'.")
+    if venue["status"] == "failed":
+        # Its stack never completed: no table, no role, nothing to export.
+        manifest = {"bucket": "-", "prefix": "nothing (the venue's stack failed)", "item_count": 0, "counts": {}}
+        was_published: list[str] = []
+    elif venue["status"] in ("active", "offboarding"):
+        was_published = venue.get("offboarding", {}).get("published_events")
+        if was_published is None:
+            was_published = [e.event_id for e in bootstrap.worker_store(slug).list_events() if e.published]
+        manifest = None
+    else:
+        raise Conflict(f"Venue '{slug}' is still being provisioned; offboard it once it is active or failed.")
+    if venue["status"] != "failed":
+        network.update_venue(slug, status="offboarding")
     sales.forget_active_venue(slug)
-    manifest = venue_backup.export_venue(slug, venue)
+    manifest = manifest or venue_backup.export_venue(slug, venue)
     confirmation = secrets.token_hex(4)
     network.update_venue(slug, offboarding={
         "export": f"s3://{manifest['bucket']}/{manifest['prefix']}", "item_count": manifest["item_count"],
@@ -112,7 +121,7 @@ def offboard(network: NetworkStore, slug: str, *, confirmation: str | None, cfn:
     if not venue:
         raise NotFound(f"There is no venue '{slug}'.")
     plan = venue.get("offboarding") or {}
-    if venue["status"] != "offboarding" or not plan.get("confirmation_sha256"):
+    if venue["status"] not in ("offboarding", "failed") or not plan.get("confirmation_sha256"):
         raise OffboardingNotPrepared(f"Venue '{slug}' has not been exported: POST /network/venues/{slug}/offboarding "
                                      f"first, then repeat this request with its confirmation.")
     if not confirmation or not hmac.compare_digest(hashlib.sha256(confirmation.encode()).hexdigest(),
