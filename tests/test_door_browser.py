@@ -180,12 +180,18 @@ def test_a_clerk_scans_at_the_door(browser, site, artifacts, tickets):
         page.screenshot(path=str(artifacts / "6-offline.png"))
         _next(page)
         assert page.inner_text("#queued") == "1 offline — nog te synchroniseren"
+        assert _type_and_check(page, here[0])["result"] == "offline"  # used before: offline nobody can tell
+        _next(page)
+        assert page.inner_text("#queued") == "2 offline — nog te synchroniseren"
         queued = page.evaluate(f"JSON.parse(localStorage.getItem('loket.door.queue.{VENUE}'))")
-        assert [(q["code"], q["door"]) for q in queued] == [(here[1], "Hoofdingang")] and queued[0]["nonce"]
+        assert [(q["code"], q["door"]) for q in queued] == [(here[1], "Hoofdingang"), (here[0], "Hoofdingang")]
+        assert len({q["nonce"] for q in queued}) == 2
         context.set_offline(False)
         page.wait_for_selector("#queued", state="hidden")
         page.wait_for_selector("#counts[data-admitted='2']")
-        assert page.get_attribute("#sync-message", "data-synced") == "1"
+        assert page.get_attribute("#sync-message", "data-synced") == "2"
+        assert page.inner_text("#sync-message p") == "2 offline scans gecontroleerd: 1 geldig, 1 geweigerd."
+        assert "Al gebruikt" in page.inner_text("#sync-message li[data-result='already_used']")
         assert page.evaluate(f"JSON.parse(localStorage.getItem('loket.door.queue.{VENUE}'))") == []
         page.screenshot(path=str(artifacts / "7-synced-list.png"), full_page=True)
         assert Axe().run(page).violations_count == 0

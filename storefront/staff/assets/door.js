@@ -253,10 +253,16 @@ async function syncQueue() {
     queue = readJson(queueKey(), queue).filter((s) => !checked.has(s.nonce));
     writeJson(queueKey(), queue);
     const valid = answer.results.filter((r) => r.result === 'valid').length;
+    // The refused ones by name: someone got in offline with a ticket that was used, forged or for another day.
+    const scanned = Object.fromEntries(batch.map((s) => [s.nonce, s]));
+    const refused = answer.results.filter((r) => r.result !== 'valid').map((r) => h('li', { dataset: { result: r.result } },
+      `${formatTime(scanned[r.nonce]?.scanned_at)} · ${scanned[r.nonce]?.door} · ${verdictTexts(r).join(' — ')}`));
     els.syncMessage.hidden = false;
-    els.syncMessage.className = 'message message-info';
+    els.syncMessage.className = refused.length ? 'message message-warning' : 'message message-info';
     els.syncMessage.dataset.synced = String(answer.results.length);
-    els.syncMessage.textContent = t('door.synced', { n: answer.results.length, valid, refused: answer.results.length - valid });
+    els.syncMessage.replaceChildren(
+      h('p', {}, t('door.synced', { n: answer.results.length, valid, refused: answer.results.length - valid })),
+      refused.length ? h('ul', {}, refused) : null);
   } catch (error) {
     if (!(error instanceof ApiProblem && error.isNetwork)) showProblem(els.syncMessage, error);
   } finally {
