@@ -10,6 +10,7 @@ from chalicelib.api.door import door
 from chalicelib.api.my_tickets import my_tickets
 from chalicelib.api.network import network
 from chalicelib.api.operations import operations
+from chalicelib.api.privacy import privacy
 from chalicelib.api.public import public
 from chalicelib.api.queue import queue
 from chalicelib.api.staff import staff
@@ -44,6 +45,7 @@ app.register_blueprint(stripe_in)
 app.register_blueprint(my_tickets)
 app.register_blueprint(operations)
 app.register_blueprint(venue_admin)
+app.register_blueprint(privacy)
 app.register_middleware(http.framework_problems, "http")
 
 
@@ -71,6 +73,14 @@ def every_minute(event):
     from chalicelib.workers import jobs
 
     return jobs.every_minute()
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS))
+def daily_retention(event):
+    """Each venue's retention policy, in the venue's own role (docs/privacy.md)."""
+    from chalicelib.workers import jobs
+
+    return jobs.apply_retention()
 
 
 @app.lambda_function(name="onsale_worker")

@@ -205,6 +205,11 @@ def _session(token: str | None, now: datetime | None) -> rules.Opened:
     return opened
 
 
+def opened_session(token: str | None, now: datetime | None = None) -> rules.Opened:
+    """The address and language a valid session was opened for (api/privacy.py asks a venue on the buyer's behalf)."""
+    return _session(token, now)
+
+
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
 

@@ -55,6 +55,14 @@ def refresh_catalogue() -> dict[str, Any]:
     return results
 
 
+def apply_retention(now: datetime | None = None) -> dict[str, Any]:
+    """Daily: each venue's retention policy, a dry-run report first (services/privacy.py)."""
+    from chalicelib.services import privacy
+
+    return _each_active_venue(lambda slug: privacy.scheduled_retention(bootstrap.worker_store(slug), now),
+                              "apply retention")
+
+
 def finish_onboarding() -> list[str]:
     return venues.finish_all(bootstrap.network())
 
