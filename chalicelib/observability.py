@@ -8,10 +8,44 @@ e-mail addresses or ticket codes.
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger(service="loket")
+
+
+class RedactPersonalData(logging.Filter):
+    """The last line of defence (docs/privacy.md): whatever a log call was given,
+    e-mail addresses and phone numbers in its message, its extra fields and its
+    exception text leave the function as "[redacted]"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from chalicelib.domain.privacy import redact
+
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args) \
+                if isinstance(record.args, tuple) else record.args
+        for name, value in list(vars(record).items()):
+            if isinstance(value, str) and name not in _RECORD_FIELDS:
+                setattr(record, name, redact(value))
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            redacted = redact(str(error))
+            if redacted != str(error):  # keep the type and traceback, lose the message's personal data
+                stand_in = RuntimeError(f"{type(error).__name__}: {redacted}")
+                record.exc_info = (RuntimeError, stand_in, record.exc_info[2])
+                record.exc_text = None
+        return True
+
+
+_RECORD_FIELDS = {"name", "levelname", "pathname", "filename", "module", "funcName", "processName", "threadName",
+                  "taskName"}
+for _handler in logging.getLogger("loket").handlers:
+    _handler.addFilter(RedactPersonalData())
 
 NAMESPACE = "Loket"
 
