@@ -143,6 +143,7 @@ def test_cancel_stops_sales_shows_cancelled_and_lists_the_orders_to_refund(api):
     lead = api.token(f"{VENUE}-lead")
     bought = api.buy(event, quantity=2)
     order_id = bought["basket"]["orders"][0]["order_id"]
+    in_basket = api.hold(event, quantity=3).data  # held, not yet checked out
     cancelled = api.call("POST", f"/venues/{VENUE}/events/{event['event_id']}/cancel", token=lead)
     assert cancelled.status_code == 200, cancelled.data
     assert cancelled.data["event"]["cancelled_at"]
@@ -151,6 +152,10 @@ def test_cancel_stops_sales_shows_cancelled_and_lists_the_orders_to_refund(api):
     assert "an.peeters" not in json.dumps(cancelled.data)  # the box office opens the order to see the buyer
     refused = api.hold(event)
     assert refused.status_code == 409 and refused.data["type"].endswith("/event-cancelled")
+    late = api.checkout([in_basket])  # the basket that held places cannot pay for them any more
+    assert late.status_code == 409 and late.data["type"].endswith("/hold-expired")
+    performance = api.call("GET", f"/venues/{VENUE}/events/{event['event_id']}", token=lead).data["performances"][0]
+    assert performance["available"] == performance["capacity"] - 2  # the held places came back
     document = catalogue_store.get_document(f"events/{VENUE}/{event['event_id']}.json")
     assert document["cancelled"] is True and document["performances"][0]["cancelled"] is True
     assert document["performances"][0]["availability"] == "sold_out"

@@ -15,9 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, unmarshal, values, without_keys
-from chalicelib.adapters.venue_store import VenueStore
-from chalicelib.domain.model import Performance
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values, without_keys
+from chalicelib.adapters.venue_store import HELD_INDEX_KEY, VenueStore
+from chalicelib.domain.model import Hold, Performance
 from chalicelib.errors import MalformedRequest
 
 
@@ -103,6 +103,13 @@ def holds(store: VenueStore) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return found
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def held_holds(store: VenueStore, event_id: str) -> list[Hold]:
+    """The event's holds still in a basket (not yet being paid), from the expiry index."""
+    items = query_all(store.db, TableName=store.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                      FilterExpression="event_id = :e", ExpressionAttributeValues=values(p=HELD_INDEX_KEY, e=event_id))
+    return [Hold.model_validate(item) for item in items]
 
 
 # -- orders, newest first, a page at a time ------------------------------------------

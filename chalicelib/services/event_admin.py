@@ -54,8 +54,12 @@ def cancel(network: NetworkStore, store: VenueStore, event_id: str, performance_
     else:
         _performance(store, event_id, performance_id)
         event_admin_store.cancel_performance(store, event_id, performance_id, now)
+    # Baskets still holding places cannot check out any more: their places go back now.
+    released = sum(store.release_hold(hold) for hold in event_admin_store.held_holds(store, event_id)
+                   if performance_id is None or hold.performance_id == performance_id)
     _republish(network, store, event_id)
-    logger.info("cancelled", extra={"venue": store.venue, "event_id": event_id, "performance_id": performance_id})
+    logger.info("cancelled", extra={"venue": store.venue, "event_id": event_id, "performance_id": performance_id,
+                                    "holds_released": released})
     return {"event": get_event(store, event_id).model_dump(mode="json"),
             "affected_orders": affected_orders(store, event_id, performance_id)}
 
