@@ -84,8 +84,9 @@ PERSONAL_FIELDS = ("name", "email", "phone", "address")
 # -- recognising personal data in text -------------------------------------------------
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Belgian/international phone numbers: +32 4xx xx xx xx, 04xx/xx.xx.xx, 0032...
-PHONE = re.compile(r"(?<![\w.])(?:\+|00)\d{2}[ ./-]?\d{1,3}(?:[ ./-]?\d{2,3}){3}(?!\w)"
-                   r"|(?<![\w.])0\d{1,3}[ ./-]\d{2,3}(?:[ ./-]?\d{2}){2,3}(?!\w)")
+# Not inside ids: a UUID or ISO time with digit groups is no phone number.
+PHONE = re.compile(r"(?<![\w.:-])(?:\+|00)\d{2}[ ./-]?\d{1,3}(?:[ ./-]?\d{2,3}){3}(?![\w:-])"
+                   r"|(?<![\w.:-])0\d{1,3}[ ./-]\d{2,3}(?:[ ./-]?\d{2}){2,3}(?![\w:-])")
 REDACTED = "[redacted]"
 
 
