@@ -209,7 +209,9 @@ def test_a_clerk_scans_at_the_door(browser, site, artifacts, tickets):
     (artifacts / "scan-to-answer.json").write_text(json.dumps({"typed_ms_measured_by_test": typed,
                                                                "typed_ms_in_page": in_page}))
     print(f"\nscan to answer, typed (Enter to verdict on screen): {typed} ms; in the page: {in_page} ms")
-    assert max(typed) < 1000, typed
+    # The page's own clock (Enter to the verdict painted) is what the door person waits; the test's
+    # also counts Playwright's round trips to the browser.
+    assert max(in_page) < 1000, in_page
 
 
 def test_a_retried_scan_with_the_same_nonce_counts_once(site, tickets):
@@ -222,6 +224,25 @@ def test_a_retried_scan_with_the_same_nonce_counts_once(site, tickets):
                              headers={"Authorization": f"Bearer {token}"}) for _ in range(2)]
     assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
     assert _door_list(site, token, performance_id)["admitted"] == before + 1
+
+
+def test_an_offline_scan_from_a_wrong_clock_leaves_the_queue_with_a_message(browser, site, tickets):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        _open_door(site, page, tickets["event"]["performances"][0], "Klokdeur")
+        stale = {"code": tickets["here"][3], "performance_id": tickets["event"]["performances"][0], "door": "Klokdeur",
+                 "nonce": uuid.uuid4().hex, "scanned_at": (datetime.now(timezone.utc) - timedelta(days=3)).isoformat()}
+        page.evaluate("([key, scan]) => localStorage.setItem(key, JSON.stringify([scan]))",
+                      [f"loket.door.queue.{VENUE}", stale])
+        page.reload()  # the queue is read from the device when the page opens, and synced
+        page.wait_for_selector("#sync-message.message-warning")
+        assert page.inner_text("#sync-message").startswith("1 offline scan(s) niet gecontroleerd")
+        assert page.evaluate(f"JSON.parse(localStorage.getItem('loket.door.queue.{VENUE}'))") == []
+        assert page.is_hidden("#queued")
+    finally:
+        context.close()
 
 
 def _qr_video(code: str, path: Path, width: int = 640, height: int = 480) -> None:

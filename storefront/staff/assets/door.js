@@ -4,7 +4,7 @@
 // checked when the connection returns; offline the door can only say "saved, not checked", because
 // checking a ticket's signature needs the venue's secret, which never leaves the server (docs/staff.md).
 import { STRINGS, LANGS } from '/assets/i18n.js';
-import { ApiProblem, applyI18n, formatDateTime, formatTime, h, onLangChange, showProblem, t, uuid } from '/assets/core.js';
+import { ApiProblem, applyI18n, formatDateTime, formatTime, h, onLangChange, showMessage, showProblem, t, uuid } from '/assets/core.js';
 import { requireStaff, staffApi, venuePath } from './staff.js';
 import { DOOR_STRINGS } from './door-strings.js';
 
@@ -264,7 +264,17 @@ async function syncQueue() {
       h('p', {}, t('door.synced', { n: answer.results.length, valid, refused: answer.results.length - valid })),
       refused.length ? h('ul', {}, refused) : null);
   } catch (error) {
-    if (!(error instanceof ApiProblem && error.isNetwork)) showProblem(els.syncMessage, error);
+    // Scans whose time the server cannot accept (a device clock days off) would block the rest for
+    // ever: they leave the queue, the message says so, and the others sync on the next round.
+    const stale = new Set((error?.errors || []).filter((e) => e.code === 'scan_time_out_of_range')
+      .map((e) => batch[Number(String(e.field).split('.')[1])]?.nonce));
+    if (stale.size) {
+      queue = readJson(queueKey(), queue).filter((s) => !stale.has(s.nonce));
+      writeJson(queueKey(), queue);
+      showMessage(els.syncMessage, 'warning', t('door.stale', { n: stale.size }));
+    } else if (!(error instanceof ApiProblem && error.isNetwork)) {
+      showProblem(els.syncMessage, error);
+    }
   } finally {
     syncing = false;
     renderConnection();
