@@ -146,6 +146,8 @@ def test_find_cancel_and_refund_within_the_policy_and_not_outside_it(api):
     door = api.call("POST", f"/venues/{VENUE}/tickets/check", {"code": order["tickets"][0]["code"], "check_in": True},
                     token=_clerk(api))
     assert door.status_code in (404, 409), door.data  # the door refuses a cancelled order's ticket
+    door_list = api.call("GET", f"/venues/{VENUE}/door/performances/{later['performance_id']}", token=_clerk(api)).data
+    assert door_list["sold"] == 0  # and it is no longer counted as sold there
 
 
 def test_another_venues_clerk_sees_nothing_of_this_counter(api):
@@ -172,3 +174,37 @@ def test_a_close_shows_the_difference_between_counted_and_expected(api):
     assert _sell(api, event, quantity=1, venue="cc-reien").status_code == 201
     closed = api.call("POST", "/venues/cc-reien/box-office/shift/close", {"counted": 7400}, token=token).data["shift"]
     assert (closed["expected"], closed["counted"], closed["difference"]) == (7500, 7400, -100)
+
+
+def test_a_payment_link_sale_completes_when_paid_and_is_refunded_at_stripe(api):
+    event = api.new_event(VENUE, capacity=10)
+    _open_till(api)
+    buyer = f"link.{uuid.uuid4().hex[:6]}@example.be"
+    key = str(uuid.uuid4())
+    sale = _sell(api, event, quantity=2, method="payment-link", key=key, buyer_email=buyer)
+    assert sale.status_code == 201, sale.data
+    assert sale.data["status"] == "pending" and sale.data["checkout_url"] and sale.data["documents"] == []
+    assert _sell(api, event, quantity=2, method="payment-link", key=key, buyer_email=buyer).data["order_id"] == \
+        sale.data["order_id"]  # a retried submit: the same order and link
+    paid_event = api.pay(sale.data["checkout_url"])
+    assert api.deliver(paid_event).status_code == 200
+    api.run_workers()
+    paid = api.call("GET", f"/venues/{VENUE}/box-office/orders/{sale.data['order_id']}", token=_clerk(api)).data
+    assert paid["status"] == "paid" and [d["kind"] for d in paid["documents"]] == ["pdf", "ics"]
+    order = api.call("GET", f"/venues/{VENUE}/orders/{sale.data['order_id']}", token=api.token(f"{VENUE}-lead")).data
+    assert order["channel"] == "box-office"
+    report = api.call("GET", f"/venues/{VENUE}/box-office/report", token=_clerk(api)).data
+    assert report["per_method"]["payment-link"]["sales"] >= 5000
+
+    refunded = api.call("POST", f"/venues/{VENUE}/box-office/orders/{sale.data['order_id']}/cancel", token=_clerk(api))
+    assert refunded.status_code == 200 and refunded.data["method"] == "payment-link", refunded.data
+    import stripe
+
+    from local import faults as local_faults
+
+    client = stripe.StripeClient("sk_test_loket_emulator", base_addresses={"api": api.loket.stripe.url})
+    with local_faults.injected(stripe_error=0.0, stripe_rate_limit=0.0, stripe_timeout=0.0):  # reading, not under test
+        intent = client.v1.payment_intents.retrieve(paid_event["data"]["object"]["payment_intent"])
+        charge = client.v1.charges.retrieve(intent.latest_charge if isinstance(intent.latest_charge, str)
+                                            else intent.latest_charge.id)
+    assert charge.amount_refunded == 5000

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values, without_keys
 from chalicelib.adapters.venue_store import VenueStore
-from chalicelib.domain.model import Hold, HoldStatus, Order, OrderStatus
+from chalicelib.domain.model import Hold, HoldStatus, Order, OrderStatus, Ticket
 
 SHIFTS_INDEX = "SHIFTS#"
 
@@ -50,6 +50,15 @@ class BoxOfficeStore:
             items.append(self._move_put(move))
         try:
             self.db.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def record_move(self, move: dict[str, Any]) -> None:
+        """A move of a sale recorded earlier (a payment link, once paid), once."""
+        put = self._move_put(move)["Put"]
+        try:
+            self.db.put_item(**put)
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
@@ -110,10 +119,11 @@ class BoxOfficeStore:
         self.db.put_item(TableName=self.table, Item=marshal({"pk": "SETTINGS#BOXOFFICE", "sk": "REFUND", **policy}))
 
     # -- cancelling ---------------------------------------------------------------------
-    def cancel_order(self, order: Order, holds: list[Hold], refund: dict[str, Any], cancelled_by: str,
-                     at: datetime) -> bool:
-        """paid -> cancelled, every place back on sale, the refund move: at once.
-        False (nothing written) if the order was no longer paid."""
+    def cancel_order(self, order: Order, holds: list[Hold], tickets: list[Ticket], refund: dict[str, Any],
+                     cancelled_by: str, at: datetime) -> bool:
+        """paid -> cancelled, every place back on sale, its tickets off the door
+        lists (not sold any more), the refund move: at once. False (nothing
+        written) if the order was no longer paid."""
         items: list[dict[str, Any]] = [{"Update": {
             "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
             "UpdateExpression": "SET #s = :cancelled, cancelled_at = :at, cancelled_by = :by",
@@ -131,5 +141,7 @@ class BoxOfficeStore:
                                                     o=order.order_id)}})
         for (event_id, performance_id), quantity in per_performance.items():
             items.append(self.store._capacity_change(event_id, performance_id, quantity))
+        items += [{"Delete": {"TableName": self.table, "Key": key(f"DOOR#{t.performance_id}", f"TICKET#{t.ticket_id}")}}
+                  for t in tickets]
         items.append(self._move_put(refund))
         return self.store._transact_if_unchanged(items)

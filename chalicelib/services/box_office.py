@@ -163,7 +163,7 @@ def sale_answer(store: VenueStore, record: dict[str, Any]) -> dict[str, Any]:
     order = store.get_order(record["order_id"])
     status = order.status.value if order else "pending"
     if record["method"] == "payment-link" and order and order.status == OrderStatus.PAID:
-        box.record_sale(record, _move(record, "sale", record["total"]))  # once: both writes are conditional
+        box.record_move(_move(record, "sale", record["total"]))  # once: the write is conditional
     from chalicelib.services import order_delivery
 
     answer = {k: record.get(k) for k in ("order_id", "method", "total", "tendered", "change", "terminal_reference",
@@ -291,7 +291,7 @@ def cancel(network: NetworkStore, store: VenueStore, clerk: str, order_id: str,
         _refund_at_stripe(network, record)
     refund = {**_move({**record, "shift_id": shift["shift_id"], "clerk": clerk, "day": shift["day"]}, "refund",
                       -order.total)}
-    if not box.cancel_order(order, holds, refund, clerk, now) and store.get_order(order_id).status != OrderStatus.CANCELLED:
+    if not box.cancel_order(order, holds, tickets, refund, clerk, now) and store.get_order(order_id).status != OrderStatus.CANCELLED:
         raise Conflict("This order changed meanwhile. Look it up again.")
     count("CounterRefunds", store.venue)
     from chalicelib.services import catalogue
