@@ -182,7 +182,7 @@ def scheduled_retention(store: VenueStore, now: datetime | None = None) -> dict[
 
         audit_log.record(store, actor="retention-job", role="system", action="retention.applied",
                          subject={"customer_ids": anonymised[:500]}, route="schedule daily-retention",
-                         purpose=f"retention {report['policy']['months']} months", at=now)
+                         purpose=f"retention {report['policy']['months']} months")  # when it really ran
     return {"venue": store.venue, "due": len(report["due"]), "announced": sorted(waiting), "anonymised": anonymised}
 
 
