@@ -204,6 +204,17 @@ def test_the_sales_overview_counts_sold_held_available_and_revenue_by_price_type
     assert [(p["price_type"], p["quantity"], p["revenue"]) for p in line["by_price_type"]] == [("normaal", 2, 5000)]
     assert line["by_channel"] == [{"channel": "online", "quantity": 2, "revenue": 5000}]
     assert "an.peeters" not in json.dumps(overview.data)
+
+    # A sale at the counter (the box office's own API) shows under its channel.
+    from tests.test_box_office_api import _open_till, _sell
+
+    _open_till(api, VENUE)
+    assert _sell(api, event, quantity=3, venue=VENUE).status_code == 201
+    line = next(p for p in api.call("GET", f"/venues/{VENUE}/sales", token=lead).data["performances"]
+                if p["performance_id"] == event["performance_id"])
+    assert (line["sold"], line["held"], line["available"], line["revenue"]) == (5, 1, 14, 12500)
+    assert line["by_channel"] == [{"channel": "box-office", "quantity": 3, "revenue": 7500},
+                                  {"channel": "online", "quantity": 2, "revenue": 5000}]
     assert api.call("GET", f"/venues/{VENUE}/sales", token=api.token(f"{VENUE}-kassa")).status_code == 403
     assert api.call("GET", f"/venues/{VENUE}/sales", token=api.token("club-kaap-lead")).status_code == 404
 
