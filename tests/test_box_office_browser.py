@@ -67,6 +67,16 @@ def _sell_two_for_cash(page, performance_id: str, clicks: list) -> None:
     click("#confirm")
 
 
+def _cancel_on_the_page(page, order_id: str, outcome: str) -> str:
+    """Find the order on the counter page, cancel it (accepting the question) and answer what the page says."""
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.fill("#find-q", order_id)
+    page.press("#find-q", "Enter")
+    page.click(f"#found li[data-order='{order_id}'] button[data-cancel]")
+    page.wait_for_selector(f"#found li[data-order='{order_id}'] .message-{outcome}")
+    return page.inner_text(f"#found li[data-order='{order_id}']")
+
+
 def test_a_clerk_sells_prints_reports_retries_and_refunds_at_the_counter(site, browser, artifacts):
     lead, clerk = _token(site, f"{VENUE}-lead"), _token(site, f"{VENUE}-kassa")
     assert _call(site, "PUT", f"/venues/{VENUE}/box-office/policy", lead, {"hours_before": 24}).status_code == 200
@@ -148,18 +158,8 @@ def test_a_clerk_sells_prints_reports_retries_and_refunds_at_the_counter(site, b
         assert _available(site, clerk, later["performance_id"]) == before - 2
 
         # Cancel: refused within 24 hours of tonight's performance, refunded in cash for the later one.
-        page.once("dialog", lambda dialog: dialog.accept())
-        page.fill("#find-q", order_id)
-        page.press("#find-q", "Enter")
-        page.click(f"#found li[data-order='{order_id}'] button[data-cancel]")
-        page.wait_for_selector(f"#found li[data-order='{order_id}'] .message-error")
-        assert "terugbetaald" in page.inner_text(f"#found li[data-order='{order_id}']")
-        page.once("dialog", lambda dialog: dialog.accept())
-        page.fill("#find-q", retried_order)
-        page.press("#find-q", "Enter")
-        page.click(f"#found li[data-order='{retried_order}'] button[data-cancel]")
-        page.wait_for_selector(f"#found li[data-order='{retried_order}'] .message-success")
-        assert "50,00" in page.inner_text(f"#found li[data-order='{retried_order}']")
+        assert "terugbetaald" in _cancel_on_the_page(page, order_id, "error")
+        assert "50,00" in _cancel_on_the_page(page, retried_order, "success")
         assert _available(site, clerk, later["performance_id"]) == before
         page.screenshot(path=artifacts / "4-kassa-refund.png", full_page=True)
     finally:

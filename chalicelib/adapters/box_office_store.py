@@ -14,7 +14,6 @@ move) is one transaction.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values, without_keys
 from chalicelib.adapters.venue_store import VenueStore
-from chalicelib.domain.model import Hold, HoldStatus, Order, OrderStatus, Ticket
+from chalicelib.domain.model import Hold, Order, OrderStatus, Ticket
 
 SHIFTS_INDEX = "SHIFTS#"
 
@@ -130,17 +129,7 @@ class BoxOfficeStore:
             "ConditionExpression": "#s = :paid", "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": values(cancelled=OrderStatus.CANCELLED.value, paid=OrderStatus.PAID.value,
                                                 at=at.isoformat(), by=cancelled_by)}}]
-        per_performance: Counter[tuple[str, str]] = Counter()
-        for hold in holds:
-            per_performance[(hold.event_id, hold.performance_id)] += hold.quantity
-            items.append({"Update": {
-                "TableName": self.table, "Key": key(f"HOLD#{hold.hold_id}", "HOLD"),
-                "UpdateExpression": "SET #s = :released", "ConditionExpression": "order_id = :o AND #s = :sold",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value, sold=HoldStatus.SOLD.value,
-                                                    o=order.order_id)}})
-        for (event_id, performance_id), quantity in per_performance.items():
-            items.append(self.store._capacity_change(event_id, performance_id, quantity))
+        items += self.store.places_back(order, holds)
         items += [{"Delete": {"TableName": self.table, "Key": key(f"DOOR#{t.performance_id}", f"TICKET#{t.ticket_id}")}}
                   for t in tickets]
         items.append(self._move_put(refund))

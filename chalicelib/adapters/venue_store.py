@@ -409,6 +409,15 @@ class VenueStore:
             "UpdateExpression": "SET #s = :expired", "ConditionExpression": "#s = :pending",
             "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": values(expired=OrderStatus.EXPIRED.value, pending=OrderStatus.PENDING.value)}}]
+        items += self.places_back(order, holds)
+        items += self._buyer_change(holds, -1)
+        return self._transact_if_unchanged(items)
+
+    def places_back(self, order: Order, holds: list[Hold]) -> list[dict[str, Any]]:
+        """Transaction items: the order's holds released and their places on
+        sale again (an expired order; a cancelled counter order, adapters/box_office_store.py).
+        The caller adds the order's own change, which carries the condition."""
+        items: list[dict[str, Any]] = []
         per_performance: Counter[tuple[str, str]] = Counter()
         for hold in holds:
             per_performance[(hold.event_id, hold.performance_id)] += hold.quantity
@@ -419,8 +428,7 @@ class VenueStore:
                 "ExpressionAttributeValues": values(released=HoldStatus.RELEASED.value, o=order.order_id)}})
         for (event_id, performance_id), quantity in per_performance.items():
             items.append(self._capacity_change(event_id, performance_id, quantity))
-        items += self._buyer_change(holds, -1)
-        return self._transact_if_unchanged(items)
+        return items
 
     # -- tickets and customers --------------------------------------------------
     def put_ticket_once(self, ticket: Ticket) -> None:
