@@ -113,7 +113,10 @@ export async function requireStaff({ lead = false } = {}) {
   onLangChange(() => renderHeader(ctx));
   applyI18n();
   if (!venue) return ctx.venues.length ? { ...ctx, choose: true } : refuse('staff.no_venue');
-  if (lead && ctx.role !== 'lead') return refuse('staff.no_role');
+  if (lead && ctx.role !== 'lead') {  // a lead's page: to the start page, which says why
+    location.replace(withLang(`/staff/index.html?${new URLSearchParams({ venue, reason: 'lead-only' })}`));
+    return null;
+  }
   return ctx;
 }
 

@@ -22,3 +22,7 @@ function render() {
 }
 render();
 onLangChange(render);
+// Sent here from a lead's page by the shell: say why.
+if (ctx && new URLSearchParams(location.search).get('reason') === 'lead-only') {
+  role.before(h('p', { class: 'message message-warning', role: 'status', id: 'lead-only' }, t('staff.no_role_lead')));
+}
