@@ -46,6 +46,7 @@ def test_the_counters_quota_is_not_sold_online_but_the_counter_sells_every_place
         performance.reserve(3)
     assert performance.reserve(12, "box-office") == 0
     assert _performance(available=10, quota=10).availability == "sold_out"  # online: nothing left for buyers
+    assert (_performance(available=12, quota=10).online_available, _performance(available=5, quota=10).online_available) == (2, 0)
 
 
 def test_a_quota_larger_than_the_hall_is_refused():

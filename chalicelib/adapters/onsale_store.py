@@ -198,7 +198,7 @@ class OnSaleStore:
 
     # -- serving --------------------------------------------------------------------
     def serve(self, performance_id: str, event_id: str, decisions: list[Decision], holds: dict[str, Hold],
-              taken: int, fingerprints: dict[str, str]) -> bool:
+              taken: int, fingerprints: dict[str, str], keep: int = 0) -> bool:
         """One transaction for an admitted batch: the places taken, each
         granted buyer's hold, every buyer's answer, the line's counters.
         False, with nothing written, if a condition failed: a buyer of the
@@ -208,8 +208,9 @@ class OnSaleStore:
         if taken:
             items.append({"Update": {
                 "TableName": self.table, "Key": key(f"EVENT#{event_id}", f"PERF#{performance_id}"),
-                "UpdateExpression": "SET available = available - :q", "ConditionExpression": "available >= :q",
-                "ExpressionAttributeValues": values(q=taken)}})
+                # `keep`: the places the counter keeps (Performance.kept_from) stay out of the line's reach
+                "UpdateExpression": "SET available = available - :q", "ConditionExpression": "available >= :need",
+                "ExpressionAttributeValues": values(q=taken, need=taken + keep)}})
         demand = 0
         for decision in decisions:
             entry = decision.entry

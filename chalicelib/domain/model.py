@@ -263,6 +263,11 @@ class Performance(NewPerformance):
         """What the public (online) sees: the places kept for the counter are not on sale there."""
         return availability_of(self.available - self.box_office_quota, self.capacity - self.box_office_quota)
 
+    @property
+    def online_available(self) -> int:
+        """Places online buyers (and the waiting room) may still take."""
+        return max(0, self.available - self.box_office_quota)
+
     def kept_from(self, channel: str) -> int:
         """Places a sale on `channel` must leave: the counter's quota, for online sales."""
         return self.box_office_quota if channel == "online" else 0

@@ -139,7 +139,8 @@ def entry_status(onsale: OnSaleStore, entry_id: str, token: str | None, buyer: s
     state = state or {}
     serving = int(state.get("serving", 0))
     outstanding = int(state.get("admitted_demand", 0)) - int(state.get("served_demand", 0))
-    sold_out = performance_item is not None and int(performance_item["available"]) - outstanding <= 0 \
+    sold_out = performance_item is not None and (int(performance_item["available"]) - outstanding
+                                                 - int(performance_item.get("box_office_quota", 0))) <= 0 \
         and bool(state.get("shuffled"))
     answer: dict[str, Any] = {"state": EntryState.QUEUED.value, "position": None, "serving": serving, "ahead": None,
                               "sold_out": sold_out, "hold": None, "reason": None, "queue_token": token}
@@ -291,7 +292,7 @@ def _tick_line(onsale: OnSaleStore, state: dict[str, Any], performance: Performa
                 line.append({"position": position, "quantity": 0, "gap": True})  # numbered, never written
             else:
                 break
-    admission = rules.admit(line, available=performance.available, outstanding_demand=outstanding_demand,
+    admission = rules.admit(line, available=performance.online_available, outstanding_demand=outstanding_demand,
                             outstanding_entries=outstanding_entries, budget=budget)
     if admission.admitted:
         buyers = [e for e in admission.admitted if not e.get("gap")]
@@ -328,7 +329,7 @@ def publish_status(onsale: OnSaleStore, state: dict[str, Any] | None, performanc
                 # and for its result once served_until has reached its place: no polling.
                 "numbered_until_ms": int(state.get("numbered_until_ms", 0)),
                 "served_until": int(state.get("served_until", 0)),
-                "sold_out": now >= opens_at and performance.available - outstanding <= 0,
+                "sold_out": now >= opens_at and performance.online_available - outstanding <= 0,
                 "places_may_return": performance.starts_at > now}
     content = json.dumps(document, sort_keys=True)
     cache_key = (onsale.venue, performance.performance_id)
@@ -355,14 +356,15 @@ def serve_batch(onsale: OnSaleStore, body: dict[str, Any], now: datetime | None 
         if not todo:
             return {"held": 0, "refused": 0}
         performance = store.get_performance(event_id, performance_id)
-        decisions, taken = rules.serve(todo, performance.available)
+        decisions, taken = rules.serve(todo, performance.online_available)
         holds, fingerprints = {}, {}
         for decision in decisions:
             if decision.granted:
                 hold = _hold_for(onsale.venue, event, performance, decision, now)
                 holds[decision.entry["entry_id"]] = hold
                 fingerprints[hold.hold_id] = _fingerprint(decision.entry["tickets"])
-        if onsale.serve(performance_id, event_id, decisions, holds, taken, fingerprints):
+        if onsale.serve(performance_id, event_id, decisions, holds, taken, fingerprints,
+                        keep=performance.kept_from("online")):
             held = sum(1 for d in decisions if d.granted)
             if taken:
                 count("PlacesHeld", onsale.venue, taken)
