@@ -144,6 +144,54 @@ function orderSection(order) {
   return section;
 }
 
+/* ---------- the buyer's own data, one venue at a time (docs/privacy.md) ---------- */
+// This page's own words (Dutch first); kept here rather than in the shared i18n.js.
+const DATA_WORDS = {
+  nl: { heading: 'Je gegevens per huis', intro: 'Elk huis bewaart je gegevens apart. Download wat een huis over jou bewaart; elk huis antwoordt voor zichzelf.',
+        download: 'Mijn gegevens bij {venue} downloaden', ready: 'Je gegevens bij {venue} zijn gedownload.' },
+  fr: { heading: 'Vos données par maison', intro: 'Chaque maison garde vos données séparément. Téléchargez ce qu’une maison garde sur vous ; chacune répond pour elle-même.',
+        download: 'Télécharger mes données chez {venue}', ready: 'Vos données chez {venue} ont été téléchargées.' },
+  en: { heading: 'Your data per venue', intro: 'Each venue keeps your data separately. Download what a venue keeps about you; each venue answers for itself.',
+        download: 'Download my data at {venue}', ready: 'Your data at {venue} was downloaded.' }
+};
+function dataWord(key, vars = {}) {
+  const words = DATA_WORDS[getLang()] || DATA_WORDS.nl;
+  return words[key].replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+}
+const myDataEl = document.getElementById('my-data');
+
+async function downloadMyData(venue, name, button) {
+  button.disabled = true;
+  try {
+    const exported = await api(`/api/my-tickets/${encodeURIComponent(venue)}/privacy/export`, {
+      headers: { [SESSION_HEADER]: session() }
+    });
+    const file = new Blob([JSON.stringify(exported, null, 2)], { type: 'application/json' });
+    const link = h('a', { href: URL.createObjectURL(file), download: `${venue}-mijn-gegevens.json`, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    showMessage(messageEl, 'success', dataWord('ready', { venue: name }));
+  } catch (err) {
+    sayFailure(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function renderMyData(orders) {
+  const venues = [...new Map(orders.map((order) => [order.venue, venueName(order)])).entries()];
+  myDataEl.hidden = venues.length === 0;
+  document.getElementById('my-data-heading').textContent = dataWord('heading');
+  document.getElementById('my-data-intro').textContent = dataWord('intro');
+  document.getElementById('my-data-venues').replaceChildren(...venues.map(([venue, name]) => {
+    const button = h('button', { type: 'button', class: 'button button-secondary my-data-download', dataset: { venue } },
+      dataWord('download', { venue: name }));
+    button.addEventListener('click', () => downloadMyData(venue, name, button));
+    return h('li', {}, button);
+  }));
+}
+
 function render() {
   const mine = state.mine;
   if (!mine) return;
@@ -154,6 +202,7 @@ function render() {
   ordersEl.replaceChildren(
     ...(orders.length ? orders.map(orderSection) : [h('p', { class: 'notice' }, t('mine.none'))]),
     ...(mine.unavailable?.length ? [h('p', { class: 'message message-warning' }, t('mine.unavailable'))] : []));
+  renderMyData(orders);
 }
 
 async function loadTickets() {

@@ -19,6 +19,7 @@ export const PAGES = [
   { key: 'events', href: '/staff/events.html', lead: true },
   { key: 'sales', href: '/staff/sales.html', lead: true },
   { key: 'people', href: '/staff/people.html', lead: true },
+  { key: 'privacy', href: '/staff/privacy.html', lead: true },
 ];
 
 function readSession() {
