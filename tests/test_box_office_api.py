@@ -208,3 +208,21 @@ def test_a_payment_link_sale_completes_when_paid_and_is_refunded_at_stripe(api):
         charge = client.v1.charges.retrieve(intent.latest_charge if isinstance(intent.latest_charge, str)
                                             else intent.latest_charge.id)
     assert charge.amount_refunded == 5000
+
+
+def test_tickets_mailed_from_the_counter_go_once_per_request(api):
+    from tests.test_my_tickets_api import mails_to
+
+    event = api.new_event(VENUE, capacity=10)
+    _open_till(api)
+    sale = _sell(api, event, quantity=1).data  # no address at the sale: printed, nothing mailed
+    to = f"later.{uuid.uuid4().hex[:6]}@example.be"
+    key = str(uuid.uuid4())
+    path = f"/venues/{VENUE}/box-office/orders/{sale['order_id']}/mail"
+    for _ in range(2):  # a double tap: the same request twice
+        sent = api.call("POST", path, {"email": to, "language": "fr"}, token=_clerk(api), headers={"Idempotency-Key": key})
+        assert sent.status_code == 200, sent.data
+    mails = mails_to(to)
+    assert len(mails) == 1 and mails[0]["X-Loket-Order"] == sale["order_id"]
+    assert any(part.get_filename() and part.get_filename().endswith(".pdf") for part in mails[0].iter_attachments())
+    assert api.call("POST", path, {"email": to}, token=_clerk(api)).status_code == 400  # no key: refused

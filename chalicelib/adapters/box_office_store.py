@@ -72,6 +72,18 @@ class BoxOfficeStore:
                           ExpressionAttributeValues=values(p=f"MOVES#{day}"), ConsistentRead=True)
         return [without_keys(i) for i in items]
 
+    def claim_mail(self, order_id: str, request_hash: str, at: datetime) -> bool:
+        """True the first time a counter mail request (its Idempotency-Key) is seen for this order."""
+        try:
+            self.db.put_item(TableName=self.table, Item=marshal({"pk": f"COUNTER#{order_id}", "sk": f"MAIL#{request_hash}",
+                                                                 "at": at.isoformat()}),
+                             ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+
     # -- shifts ---------------------------------------------------------------------
     def open_shift_of(self, clerk: str) -> dict[str, Any] | None:
         pointer = self._get(f"TILL#{clerk}", "OPEN")

@@ -49,13 +49,15 @@ def counter_order(venue, order_id, *, store, caller):
 
 @route(box_office, "/venues/{venue}/box-office/orders/{order_id}/mail", methods=["POST"], venue_access="clerk")
 def mail_tickets(venue, order_id, *, store, caller):
-    """Send the order's tickets to the address the buyer gives at the counter."""
+    """Send the order's tickets to the address the buyer gives at the counter (Idempotency-Key required)."""
     from chalicelib.domain.box_office import CounterMail
     from chalicelib.services import box_office as service
 
-    body = parse(box_office.current_request, CounterMail)
+    request = box_office.current_request
+    key = idempotency_key(request, required=True, min_length=16)
+    body = parse(request, CounterMail)
     return json_response(service.mail_again(bootstrap.network(), store, order_id, body.email, body.name or "",
-                                            body.language))
+                                            body.language, key))
 
 
 @route(box_office, "/venues/{venue}/box-office/orders/{order_id}/cancel", methods=["POST"], venue_access="clerk")

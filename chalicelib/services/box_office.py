@@ -188,8 +188,9 @@ def counter_order(store: VenueStore, order_id: str) -> dict[str, Any]:
 
 
 def mail_again(network: NetworkStore, store: VenueStore, order_id: str, email: str, name: str,
-               language: str) -> dict[str, Any]:
-    """The order's tickets mailed (again) to the address the buyer gives at the counter."""
+               language: str, idempotency_key: str) -> dict[str, Any]:
+    """The order's tickets mailed (again) to the address the buyer gives at the
+    counter; a retried request (same Idempotency-Key) sends nothing more."""
     from chalicelib.services import order_delivery
 
     order = store.get_order(order_id)
@@ -197,6 +198,8 @@ def mail_again(network: NetworkStore, store: VenueStore, order_id: str, email: s
         raise NotFound("This order does not exist.")
     if order.status != OrderStatus.PAID:
         raise Conflict("Only a paid order's tickets can be sent.")
+    if not BoxOfficeStore(store).claim_mail(order_id, sales._fingerprint([idempotency_key, email]), utcnow()):
+        return {"order_id": order_id, "sent": True}
     sent = order_delivery.send_again(network, store, order_id, store.tickets_of_order(order_id),
                                      {"name": name, "email": email}, language)
     if sent is None:

@@ -48,7 +48,10 @@ $('open-form').addEventListener('submit', async (e) => {
     $('closed-result').hidden = true;
     renderShift();
     await loadPerformances();
-  } catch (error) { showProblem(message, error); }
+  } catch (error) {
+    if (error instanceof ApiProblem && error.is('/till-already-open')) { await loadShift(); await loadPerformances(); return; }
+    showProblem(message, error);
+  }
 });
 
 $('close-form').addEventListener('submit', async (e) => {
@@ -235,10 +238,13 @@ function newSale() {
   document.querySelector('.kassa-choice')?.focus();
 }
 
+const mailKeys = new Map();  // one key per order and address: a double tap or a retry sends one mail
 async function mailTickets(orderId, email, statusEl) {
+  const which = `${orderId} ${email}`;
+  if (!mailKeys.has(which)) mailKeys.set(which, uuid());
   try {
     await api(`/box-office/orders/${encodeURIComponent(orderId)}/mail`, { method: 'POST',
-      body: { email, language: document.documentElement.lang || 'nl' } });
+      body: { email, language: document.documentElement.lang || 'nl' }, headers: { 'Idempotency-Key': mailKeys.get(which) } });
     showMessage(statusEl, 'success', t('kassa.mailed', { email }));
   } catch (error) { showProblem(statusEl, error); }
 }
