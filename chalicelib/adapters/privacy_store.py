@@ -36,11 +36,15 @@ class PrivacyStore:
         """The id this venue gives the address (a keyed hash under the venue's own secret)."""
         return ticket_codes.customer_id(email, self.store.secret())
 
+    def _partition(self, pk: str) -> list[dict[str, Any]]:
+        """Every item under `pk`, each with its sort key (what kind of item it is)."""
+        return [without_keys(i) | {"sk": i["sk"]} for i in query_all(
+            self.db, TableName=self.table, KeyConditionExpression="pk = :p", ExpressionAttributeValues=values(p=pk),
+            ConsistentRead=True)]
+
     def customer_items(self, customer_id: str) -> list[dict[str, Any]]:
         """Everything under the customer's partition: record, link counters, consents, erasure."""
-        return [without_keys(i) | {"sk": i["sk"]} for i in query_all(
-            self.db, TableName=self.table, KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues=values(p=f"CUSTOMER#{customer_id}"), ConsistentRead=True)]
+        return self._partition(f"CUSTOMER#{customer_id}")
 
     def orders_of(self, customer_id: str) -> list[dict[str, Any]]:
         """Every order (paid, pending, expired, cancelled) the customer placed here."""
@@ -50,9 +54,7 @@ class PrivacyStore:
 
     def order_items(self, order_id: str) -> list[dict[str, Any]]:
         """The order's own partition: the order, its delivery (documents, mail state), a re-send claim."""
-        return [without_keys(i) | {"sk": i["sk"]} for i in query_all(
-            self.db, TableName=self.table, KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues=values(p=f"ORDER#{order_id}"), ConsistentRead=True)]
+        return self._partition(f"ORDER#{order_id}")
 
     def mail_events_of(self, message_id: str) -> list[dict[str, Any]]:
         return [without_keys(i) for i in query_all(
