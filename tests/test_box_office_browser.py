@@ -193,3 +193,33 @@ def test_a_clerk_sells_prints_reports_retries_and_refunds_at_the_counter(site, b
     metrics["bytes"] = {"all_staff_files": every, "kassa_page_own_files": kassa}
     (artifacts / "box-office-metrics.json").write_text(json.dumps(metrics, indent=1))
     print("box office metrics", json.dumps(metrics))
+
+
+def test_a_sale_by_keyboard_only(site, browser, artifacts):
+    """1 for the first of today's performances, + + for two tickets, Enter, C for cash, the amount, Enter: sold."""
+    lead = _token(site, f"{VENUE}-lead")
+    _event(site, lead, f"Toetsenbord {uuid.uuid4().hex[:4]}", timedelta(hours=1))
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        site.staff_sign_in(page, f"{VENUE}-kassa", "/kassa")
+        page.wait_for_selector("#open-form:not([hidden]), #sale:not([hidden])")
+        if page.is_visible("#open-form"):
+            page.click("#open-form button[type=submit]")
+        page.wait_for_selector("#today .kassa-choice")
+        page.locator("body").press("1")
+        page.wait_for_selector("#step-2:not([hidden])")
+        for key in ("+", "+", "Enter"):
+            page.keyboard.press(key)
+        page.wait_for_selector("#step-3:not([hidden])")
+        assert page.locator("#price-types input").first.input_value() == "2"
+        page.keyboard.press("c")
+        page.keyboard.type("100")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#step-4:not([hidden]) #print:not([hidden])")
+        assert page.inner_text("#done-summary").startswith("Geef")
+        page.keyboard.press("n")
+        page.wait_for_selector("#step-1:not([hidden])")
+    finally:
+        context.close()

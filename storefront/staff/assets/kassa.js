@@ -304,6 +304,8 @@ document.addEventListener('keydown', (e) => {
   const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.target.tagName);
   if (e.key === 'Escape' && sale.step > 1 && sale.step < 4) { showStep(sale.step - 1); return; }
   if (e.key === 'Enter' && typing && sale.step === 3 && e.target.closest('#step-3')) { e.preventDefault(); confirmSale(); return; }
+  // Enter moves on from the tickets wherever the focus is (not only from a field): a stepper must not add one more.
+  if (e.key === 'Enter' && sale.step === 2 && e.target.id !== 'back-1') { e.preventDefault(); toPayment(); return; }
   if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
   if (e.key === '/') { e.preventDefault(); $('find-q').focus(); return; }
   if (sale.step === 1 && /^[1-9]$/.test(e.key)) {
@@ -312,9 +314,8 @@ document.addEventListener('keydown', (e) => {
   } else if (sale.step === 2 && (e.key === '+' || e.key === '-')) {
     const steppers = $('price-types').querySelectorAll('.price-type')[0]?.querySelectorAll('.stepper');
     steppers?.[e.key === '+' ? 1 : 0]?.click();
-  } else if (sale.step === 2 && e.key === 'Enter' && e.target.tagName !== 'BUTTON') {
-    toPayment();
   } else if (sale.step === 3 && ['c', 'k', 'l'].includes(e.key.toLowerCase())) {
+    e.preventDefault();  // the letter chooses; it is not typed into the field that gets the focus
     chooseMethod({ c: 'cash', k: 'card', l: 'payment-link' }[e.key.toLowerCase()]);
   } else if (sale.step === 4 && e.key.toLowerCase() === 'p' && !$('print').hidden) {
     $('print').click();
