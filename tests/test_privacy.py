@@ -106,6 +106,9 @@ def test_an_unknown_address_or_a_bad_body_gets_a_clear_problem(api):
     assert bad.status_code == 422 and bad.data["type"].endswith("/validation-error")
     unconfirmed = lead(api, "cc-reien", "POST", "erasures", {"email": "nobody.ever@example.be"})
     assert unconfirmed.status_code == 422
+    nobody = lead(api, "cc-reien", "POST", "erasures", {"email": "nobody.ever@example.be", "confirm": True})
+    assert nobody.status_code == 404 and nobody.data["type"].endswith("/person-not-found")
+    assert lead(api, "cc-reien", "POST", "retention/run", {"dry_run": "yes"}).status_code == 422
     assert lead(api, "cc-reien", "PUT", "retention", {"months": 3}).data["type"].endswith("/retention-out-of-bounds")
     assert lead(api, "cc-reien", "PUT", "retention", {"months": 61}).status_code == 422
 
