@@ -243,3 +243,42 @@ def test_a_venue_whose_stack_failed_is_offboarded_with_a_confirmation_and_nothin
     assert gone.status_code == 200
     assert api.call("GET", "/network/venues/zaal-mislukt", token=admin).status_code == 404
     assert provisioning.stack_state(loket.operator.client("cloudformation"), "loket-local-venue-zaal-mislukt")[0] is None
+
+
+def test_make_deploy_runs_its_five_steps_in_order_and_a_first_auto_deploy_deploys_the_app_again(loket, monkeypatch):
+    """`local/deploy.py deploy` against the local stack. What stands in: moto
+    cannot create the platform stack as AWS (Cognito), the SAM app or the
+    CloudFront distribution, so those three steps are replaced by recorders
+    returning what the stacks would answer; the secrets go to moto's Parameter
+    Store and the storefront into the local site bucket for real."""
+    from local import deploy
+    from local.site import site_objects
+
+    steps = []
+    monkeypatch.setattr(provisioning, "deploy_platform", lambda session, stage, **kwargs: (
+        steps.append("platform"), dict(loket.outputs))[1])
+    monkeypatch.setattr(deploy, "deploy_edge_stack", lambda session, stage, bucket, api_url, env, **kwargs: (
+        steps.append(("edge", api_url)), {"SiteUrl": "https://d111.cloudfront.net", "DistributionId": "E111"})[1])
+
+    def app(session, stage, outputs, public_url):
+        steps.append(("app", public_url))
+        return {"ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"}
+
+    printed = []
+    env = {"LOKET_PUBLIC_BASE_URL": "auto", "STRIPE_SECRET_KEY": "sk_test_ops_" + uuid.uuid4().hex[:8],
+           "STRIPE_WEBHOOK_SECRET": "whsec_ops"}
+    summary = deploy.deploy("opsdeploy", session=loket.operator, env=env, deploy_app=app, out=printed.append, poll=0)
+    assert steps == ["platform", ("app", "https://first-deploy.invalid"),
+                     ("edge", "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"),
+                     ("app", "https://d111.cloudfront.net")]
+    assert [line for line in printed if line.endswith(" ...")] == [
+        f"[{n}/5] {title} ..." for n, title in enumerate(deploy.DEPLOY_STEPS, start=1)]
+    assert printed[-1] == "Site: https://d111.cloudfront.net" and summary["site_url"] == "https://d111.cloudfront.net"
+    ssm = loket.operator.client("ssm")
+    assert ssm.get_parameter(Name="/loket/opsdeploy/stripe/secret-key", WithDecryption=True)["Parameter"][
+        "Value"] == env["STRIPE_SECRET_KEY"]
+    assert env["STRIPE_SECRET_KEY"] not in "\n".join(printed)
+    s3 = loket.operator.client("s3")
+    assert summary["storefront_files"] == len(site_objects())
+    page = s3.head_object(Bucket=loket.outputs["SiteBucketName"], Key="index.html")
+    assert page["ContentType"] == "text/html; charset=utf-8" and page["CacheControl"] == "no-cache"
