@@ -6,6 +6,7 @@ venue's policy, and another venue's clerk seeing none of it."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -226,3 +227,68 @@ def test_tickets_mailed_from_the_counter_go_once_per_request(api):
     assert len(mails) == 1 and mails[0]["X-Loket-Order"] == sale["order_id"]
     assert any(part.get_filename() and part.get_filename().endswith(".pdf") for part in mails[0].iter_attachments())
     assert api.call("POST", path, {"email": to}, token=_clerk(api)).status_code == 400  # no key: refused
+
+
+def _admit_at_the_door(store, code: str, performance_id: str):
+    from datetime import datetime, timezone
+
+    from chalicelib.domain.door import Scan
+    from chalicelib.services import door
+
+    return door.judge(store, Scan(code=code, performance_id=performance_id, door="Hoofdingang",
+                                  nonce=uuid.uuid4().hex, scanned_at=datetime.now(timezone.utc)))
+
+
+def test_a_door_admission_during_a_counter_cancel_wins_and_the_cancel_refunds_nothing(api, monkeypatch):
+    """The admission lands between the cancel's reads and its write (injected): the cancel is refused."""
+    from chalicelib.adapters.box_office_store import BoxOfficeStore
+
+    event = api.new_event(VENUE, capacity=10, days=5)
+    _open_till(api)
+    sale = _sell(api, event, quantity=1).data
+    code = api.call("GET", f"/venues/{VENUE}/orders/{sale['order_id']}", token=api.token(f"{VENUE}-lead")).data["tickets"][0]["code"]
+    original = BoxOfficeStore.cancel_order
+    admitted = []
+
+    def admitted_meanwhile(self, *args, **kwargs):
+        admitted.append(_admit_at_the_door(self.store, code, event["performance_id"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BoxOfficeStore, "cancel_order", admitted_meanwhile)
+    before = api.call("GET", f"/venues/{VENUE}/box-office/shift", token=_clerk(api)).data["shift"]
+    refused = api.call("POST", f"/venues/{VENUE}/box-office/orders/{sale['order_id']}/cancel", token=_clerk(api))
+    assert admitted[0]["result"] == "valid"
+    assert refused.status_code == 409, refused.data
+    after = api.call("GET", f"/venues/{VENUE}/box-office/shift", token=_clerk(api)).data["shift"]
+    assert after["cash_refunds"] == before["cash_refunds"]
+    order = api.call("GET", f"/venues/{VENUE}/orders/{sale['order_id']}", token=api.token(f"{VENUE}-lead")).data
+    assert order["status"] == "paid"
+
+
+def test_a_counter_cancel_during_a_door_admission_wins_and_the_door_refuses(api, monkeypatch):
+    """The cancel lands between the door's reads and its write (injected): the ticket is not admitted."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters.door_store import DoorStore
+    from chalicelib.services import box_office
+
+    event = api.new_event(VENUE, capacity=10, days=5)
+    _open_till(api)
+    sale = _sell(api, event, quantity=1).data
+    code = api.call("GET", f"/venues/{VENUE}/orders/{sale['order_id']}", token=api.token(f"{VENUE}-lead")).data["tickets"][0]["code"]
+    original = DoorStore.admit
+    cancelled = []
+
+    def cancelled_meanwhile(self, *args, **kwargs):
+        if not cancelled:
+            cancelled.append(box_office.cancel(bootstrap.network(), self.store, f"{VENUE}-kassa", sale["order_id"]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DoorStore, "admit", cancelled_meanwhile)
+    scan = api.call("POST", f"/venues/{VENUE}/tickets/check",
+                    {"code": code, "performance_id": event["performance_id"], "door": "Hoofdingang",
+                     "nonce": uuid.uuid4().hex, "scanned_at": datetime.now(timezone.utc).isoformat()},
+                    token=_clerk(api))
+    assert cancelled[0]["status"] == "cancelled"
+    assert scan.status_code == 409 and scan.data["type"].endswith("/ticket-order-not-paid"), scan.data
+    listed = api.call("GET", f"/venues/{VENUE}/door/performances/{event['performance_id']}", token=_clerk(api)).data
+    assert listed["admitted"] == 0

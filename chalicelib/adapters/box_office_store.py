@@ -142,7 +142,9 @@ class BoxOfficeStore:
             "ExpressionAttributeValues": values(cancelled=OrderStatus.CANCELLED.value, paid=OrderStatus.PAID.value,
                                                 at=at.isoformat(), by=cancelled_by)}}]
         items += self.store.places_back(order, holds)
-        items += [{"Delete": {"TableName": self.table, "Key": key(f"DOOR#{t.performance_id}", f"TICKET#{t.ticket_id}")}}
+        items += [{"Delete": {"TableName": self.table, "Key": key(f"DOOR#{t.performance_id}", f"TICKET#{t.ticket_id}"),
+                              # an admission at a door at this very moment wins; the cancel is refused
+                              "ConditionExpression": "attribute_not_exists(admitted_at)"}}
                   for t in tickets]
         items.append(self._move_put(refund))
         return self.store._transact_if_unchanged(items)

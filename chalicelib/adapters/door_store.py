@@ -22,7 +22,7 @@ from typing import Any
 from chalicelib.adapters.dynamo import key, marshal, query_all, values, without_keys
 from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain.door import Admission, moment
-from chalicelib.domain.model import Ticket
+from chalicelib.domain.model import OrderStatus, Ticket
 
 
 class DoorStore:
@@ -60,6 +60,12 @@ class DoorStore:
                         "UpdateExpression": "SET checked_in_at = :at", "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeValues": values(at=moment(at))}},
         ]
+        # Only while the order is paid: a cancel at the counter and an admission never both succeed
+        # (the cancel's removal of the door line requires it not admitted).
+        items.append({"ConditionCheck": {
+            "TableName": self.table, "Key": key(f"ORDER#{ticket.order_id}", "ORDER"),
+            "ConditionExpression": "#s = :paid", "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values(paid=OrderStatus.PAID.value)}})
         if replacing is not None:
             items.append({"Put": {"TableName": self.table, "Item": marshal(self._later_item(replacing))}})
         return self.store._transact_if_unchanged(items)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.adapters.box_office_store import BoxOfficeStore
-from chalicelib.domain import box_office as rules
+from chalicelib.domain import box_office as rules, event_admin
 from chalicelib.domain import tickets as ticket_codes
 from chalicelib.domain.model import Hold, HoldStatus, NewHold, Order, OrderStatus, utcnow
 from chalicelib.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound, TillAlreadyOpen, TillNotOpen
@@ -279,6 +279,8 @@ def cancel(network: NetworkStore, store: VenueStore, clerk: str, order_id: str,
     if record is None:
         raise Conflict("Only orders sold at the counter are refunded here.", reason="not_a_counter_order")
     if order.status == OrderStatus.CANCELLED:
+        if record["method"] == "payment-link":
+            _refund_at_stripe(network, record)  # again: the first may have failed after the cancel (same key)
         return {"order_id": order_id, "status": "cancelled", "refunded": order.total, "method": record["method"]}
     if order.status != OrderStatus.PAID:
         raise Conflict("Only a paid order can be cancelled.")
@@ -290,12 +292,15 @@ def cancel(network: NetworkStore, store: VenueStore, clerk: str, order_id: str,
     if not shift:
         raise TillNotOpen("Open your cash drawer before you refund.")
     holds = [h for h in (store.get_hold(h) for h in order.hold_ids) if h]
-    if record["method"] == "payment-link":
-        _refund_at_stripe(network, record)
     refund = {**_move({**record, "shift_id": shift["shift_id"], "clerk": clerk, "day": shift["day"]}, "refund",
                       -order.total)}
     if not box.cancel_order(order, holds, tickets, refund, clerk, now) and store.get_order(order_id).status != OrderStatus.CANCELLED:
+        # e.g. a door admitted one of its tickets at this very moment: nothing was written
         raise Conflict("This order changed meanwhile. Look it up again.")
+    if record["method"] == "payment-link":
+        # Only once the cancel is written (a refused cancel refunds nothing); if Stripe fails now,
+        # cancelling again retries the refund under the same idempotency key.
+        _refund_at_stripe(network, record)
     count("CounterRefunds", store.venue)
     from chalicelib.services import catalogue
 
@@ -329,10 +334,8 @@ def find(store: VenueStore, query: str, *, show_buyer: bool) -> list[dict[str, A
     elif "@" in query:
         customer = store.get_customer(ticket_codes.customer_id(query.lower(), store.secret())) or {}
         items = [store.get_order_item(o) for o in customer.get("order_ids", [])]
-    else:
-        wanted = query.casefold()
-        items = [o for o in store.list_orders(limit=NAME_SEARCH_ORDERS)
-                 if wanted in ((o.get("buyer") or {}).get("name") or "").casefold()]
+    else:  # the same matching as the lead's orders list, over the newest orders
+        items = [o for o in store.list_orders(limit=NAME_SEARCH_ORDERS) if event_admin.order_matches(o, query)]
     found = []
     for item in items[:50]:
         if not item:

@@ -50,11 +50,12 @@ def _ticket(store: VenueStore, code: str) -> tuple[Ticket | None, bool]:
 def judge(store: VenueStore, scan: Scan, *, now: datetime | None = None, offline: bool = False) -> dict[str, Any]:
     """The scan's verdict as a plain answer (`result` and what the door shows)."""
     now = now or utcnow()
-    ticket, paid = _ticket(store, scan.code)
     door = DoorStore(store)
     at = admission_time(scan, now, offline=offline)
     first = replaced = None
     for _ in range(ADMIT_ROUNDS):
+        # Read again each round: a lost race may be a cancel at the counter, not another door.
+        ticket, paid = _ticket(store, scan.code)
         ours = ticket is not None and ticket.performance_id == scan.performance_id
         first = door.admission(scan.performance_id, ticket.ticket_id) if ours and paid else None
         verdict = decide(scan, ticket, paid, first, at, offline=offline)
