@@ -454,20 +454,6 @@ class VenueStore:
         item = self._get(f"TICKET#{ticket_id}", "TICKET")
         return Ticket.model_validate(item) if item else None
 
-    def check_in(self, ticket_id: str, at: datetime) -> bool:
-        """Mark a ticket used. False if it was already used."""
-        try:
-            self.db.update_item(
-                TableName=self.table, Key=key(f"TICKET#{ticket_id}", "TICKET"),
-                UpdateExpression="SET checked_in_at = :at",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(checked_in_at)",
-                ExpressionAttributeValues=values(at=_iso(at)))
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-
     def get_customer(self, customer_id: str) -> dict[str, Any] | None:
         return self._get(f"CUSTOMER#{customer_id}", "CUSTOMER")
 

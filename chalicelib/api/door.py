@@ -35,7 +35,7 @@ def check_ticket(venue, *, store, caller):
 
     body = parse(door.current_request, TicketCheck)
     if body.performance_id is None and not body.check_in:
-        return json_response(sales.verify_ticket(store, body.code, check_in=False))
+        return json_response(sales.verify_ticket(store, body.code))
     performance_id = body.performance_id or door_service.performance_of(store, body.code)
     scan = Scan(code=body.code, performance_id=performance_id, door=body.door or "API",
                 nonce=body.nonce or uuid.uuid4().hex, scanned_at=body.scanned_at or utcnow())

@@ -587,8 +587,8 @@ def basket_for_buyer(network: NetworkStore, store_for: StoreFor, basket_id: str,
     return answer
 
 
-def verify_ticket(store: VenueStore, code: str, *, check_in: bool, now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
+def verify_ticket(store: VenueStore, code: str) -> dict[str, Any]:
+    """What a ticket code is, without admitting it (admissions: services/door.py)."""
     ticket_id = ticket_codes.verify(store.venue, code, store.secret())
     ticket = store.get_ticket(ticket_id) if ticket_id else None
     if not ticket:
@@ -596,11 +596,6 @@ def verify_ticket(store: VenueStore, code: str, *, check_in: bool, now: datetime
     order = store.get_order(ticket.order_id)
     if not order or order.status != OrderStatus.PAID:
         raise Conflict("This ticket's order is not paid.", result="unpaid")
-    answer = {"result": "valid", "event_title": ticket.event_title, "starts_at": ticket.starts_at.isoformat(),
-              "label": ticket.label, "ticket_id": ticket.ticket_id}
-    if check_in:
-        if not store.check_in(ticket.ticket_id, now):
-            raise Conflict("This ticket was already scanned.", result="already_used")
-        answer["checked_in_at"] = now.isoformat()
-    return answer
+    return {"result": "valid", "event_title": ticket.event_title, "starts_at": ticket.starts_at.isoformat(),
+            "label": ticket.label, "ticket_id": ticket.ticket_id}
 
