@@ -32,6 +32,10 @@ def test_a_buyer_downloads_each_venues_data_separately(browser, site, artifacts)
         assert page.inner_text("#my-data-heading") == "Je gegevens per huis"
         axe = Axe().run(page)
         assert axe.violations_count == 0, axe.generate_report()
+        # Marketing consent at the first venue only, with the sentence's version.
+        first_venue = buttons.nth(0).get_attribute("data-venue")
+        page.check(f"#consent-{first_venue}")
+        page.wait_for_function("document.querySelector('#message').textContent.includes('is bewaard')")
         venues = set()
         for index in range(2):
             buttons.nth(index).focus()  # keyboard: focus and Enter
@@ -42,6 +46,8 @@ def test_a_buyer_downloads_each_venues_data_separately(browser, site, artifacts)
             assert exported["venue"] == venue and exported["customer"]["email"] == buyer
             assert all(order["venue"] == venue for order in exported["orders"]) and len(exported["orders"]) == 1
             assert download.value.suggested_filename == f"{venue}-mijn-gegevens.json"
+            consents = [(c["given"], c["text_version"]) for c in exported["consents"]]
+            assert consents == ([(True, "2026-11")] if venue == first_venue else [])
             venues.add(venue)
         assert len(venues) == 2
         page.wait_for_selector("#message.message-success")

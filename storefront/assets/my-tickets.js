@@ -148,17 +148,48 @@ function orderSection(order) {
 // This page's own words (Dutch first); kept here rather than in the shared i18n.js.
 const DATA_WORDS = {
   nl: { heading: 'Je gegevens per huis', intro: 'Elk huis bewaart je gegevens apart. Download wat een huis over jou bewaart; elk huis antwoordt voor zichzelf.',
-        download: 'Mijn gegevens bij {venue} downloaden', ready: 'Je gegevens bij {venue} zijn gedownload.' },
+        download: 'Mijn gegevens bij {venue} downloaden', ready: 'Je gegevens bij {venue} zijn gedownload.',
+        consent: 'Ik wil nieuws van {venue} per e-mail ontvangen (alleen van dit huis).', consent_saved: 'Je keuze voor {venue} is bewaard.' },
   fr: { heading: 'Vos données par maison', intro: 'Chaque maison garde vos données séparément. Téléchargez ce qu’une maison garde sur vous ; chacune répond pour elle-même.',
-        download: 'Télécharger mes données chez {venue}', ready: 'Vos données chez {venue} ont été téléchargées.' },
+        download: 'Télécharger mes données chez {venue}', ready: 'Vos données chez {venue} ont été téléchargées.',
+        consent: 'Je veux recevoir les nouvelles de {venue} par e-mail (de cette maison seulement).', consent_saved: 'Votre choix pour {venue} est enregistré.' },
   en: { heading: 'Your data per venue', intro: 'Each venue keeps your data separately. Download what a venue keeps about you; each venue answers for itself.',
-        download: 'Download my data at {venue}', ready: 'Your data at {venue} was downloaded.' }
+        download: 'Download my data at {venue}', ready: 'Your data at {venue} was downloaded.',
+        consent: 'I want news from {venue} by e-mail (from this venue only).', consent_saved: 'Your choice for {venue} is saved.' }
 };
 function dataWord(key, vars = {}) {
   const words = DATA_WORDS[getLang()] || DATA_WORDS.nl;
   return words[key].replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
 }
 const myDataEl = document.getElementById('my-data');
+// The version of the consent sentence above: stored with the buyer's choice, so a venue knows what was agreed to.
+const CONSENT_TEXT_VERSION = '2026-11';
+
+async function saveConsent(venue, name, box) {
+  box.disabled = true;
+  try {
+    await api(`/api/my-tickets/${encodeURIComponent(venue)}/consent`, {
+      method: 'PUT', headers: { [SESSION_HEADER]: session() },
+      body: { marketing: box.checked, text_version: CONSENT_TEXT_VERSION }
+    });
+    showMessage(messageEl, 'success', dataWord('consent_saved', { venue: name }));
+  } catch (err) {
+    box.checked = !box.checked;
+    sayFailure(err);
+  } finally {
+    box.disabled = false;
+  }
+}
+
+function consentBox(venue, name) {
+  const id = `consent-${venue}`;
+  const box = h('input', { type: 'checkbox', id, class: 'consent', dataset: { venue } });
+  box.addEventListener('change', () => saveConsent(venue, name, box));
+  api(`/api/my-tickets/${encodeURIComponent(venue)}/consent`, { headers: { [SESSION_HEADER]: session() } })
+    .then((consent) => { box.checked = Boolean(consent?.marketing); })
+    .catch(() => { /* unchecked: nothing was agreed to */ });
+  return h('p', { class: 'consent-field' }, box, ' ', h('label', { for: id }, dataWord('consent', { venue: name })));
+}
 
 async function downloadMyData(venue, name, button) {
   button.disabled = true;
@@ -188,7 +219,7 @@ function renderMyData(orders) {
     const button = h('button', { type: 'button', class: 'button button-secondary my-data-download', dataset: { venue } },
       dataWord('download', { venue: name }));
     button.addEventListener('click', () => downloadMyData(venue, name, button));
-    return h('li', {}, button);
+    return h('li', {}, button, consentBox(venue, name));
   }));
 }
 
