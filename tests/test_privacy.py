@@ -244,3 +244,18 @@ def test_retention_anonymises_exactly_the_buyers_past_the_limit_after_a_dry_run(
     assert mentions(items, old["email"], old["name"]) == [] and mentions(items, recent["email"], recent["name"])
     audit = api.call("GET", f"/venues/{venue}/audit", token=api.token(f"{venue}-lead")).data
     assert any(e["action"] == "retention.applied" and ids[old["email"]] in e["subject"]["customer_ids"] for e in audit)
+
+
+def test_the_daily_job_keeps_audit_entries_for_the_networks_keeping_time_only(api):
+    from chalicelib.adapters import audit_log
+
+    store = bootstrap.worker_store("stadsloket")
+    now = datetime.now(timezone.utc)
+    keeping = timedelta(days=rules.AUDIT_MONTHS * rules.DAYS_PER_MONTH)
+    entries = {age: audit_log.record(store, actor="stadsloket-lead", role="lead", action="order.buyer-read",
+                                     subject={"order_id": f"AGE{age}"}, route="GET /venues/{venue}/orders/{order_id}",
+                                     purpose="test", at=now - keeping + timedelta(days=age))
+               for age in (-1, 1)}  # one a day past the keeping time, one a day inside it
+    assert service.scheduled_retention(store, now)["audit_entries_dropped"] == 1
+    kept = {e["entry_id"] for e in service.PrivacyStore(store)._partition("AUDIT")}
+    assert entries[1]["entry_id"] in kept and entries[-1]["entry_id"] not in kept

@@ -119,6 +119,14 @@ class PrivacyStore:
         item = self.store._get(f"CUSTOMER#{customer_id}", "ERASED")
         return without_keys(item) if item else None
 
+    def drop_audit_entries_before(self, cutoff: str) -> int:
+        """Audit entries older than the network's keeping time (sort keys start with their ISO time)."""
+        old = query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p AND sk < :c",
+                        ExpressionAttributeValues=values(p="AUDIT", c=cutoff), ProjectionExpression="pk, sk")
+        for item in old:
+            self.db.delete_item(TableName=self.table, Key=key("AUDIT", item["sk"]))
+        return len(old)
+
     # -- retention policy ----------------------------------------------------------------------
     def get_retention(self) -> dict[str, Any] | None:
         item = self.store._get("SETTINGS", "RETENTION")

@@ -6,7 +6,7 @@ venue or writes personal data anywhere else.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.privacy_store import PrivacyStore, erasure_event_id
@@ -133,12 +133,10 @@ def set_retention(store: VenueStore, months: int, by: str, now: datetime | None 
 
 def _activity(store: VenueStore, customer: dict[str, Any]) -> rules.CustomerActivity:
     """The customer's last performance (of any order's tickets), else its last order."""
-    from datetime import datetime as dt
-
     moments = [t.starts_at for order_id in customer.get("order_ids") or ()
                for t in store.tickets_of_order(order_id)]
     if not moments:
-        moments = [dt.fromisoformat(customer.get("last_order_at") or customer["first_order_at"])]
+        moments = [datetime.fromisoformat(customer.get("last_order_at") or customer["first_order_at"])]
     return rules.CustomerActivity(customer_id=customer["customer_id"], last_activity=max(moments))
 
 
@@ -164,8 +162,6 @@ def scheduled_retention(store: VenueStore, now: datetime | None = None) -> dict[
     """The daily job: a dry run first. A buyer past the limit is listed in the
     venue's report the first day, and anonymised RETENTION_NOTICE_DAYS later if
     still past it (the lead can see, export or raise the limit meanwhile)."""
-    from datetime import timedelta
-
     now = now or utcnow()
     privacy = PrivacyStore(store)
     report = retention_report(store, now)
@@ -175,6 +171,8 @@ def scheduled_retention(store: VenueStore, now: datetime | None = None) -> dict[
     anonymised = [erase(store, customer_id=cid, by="retention-job", reason="retention", now=now)["customer_id"]
                   for cid in sorted(ripe)]
     waiting = {cid: at for cid, at in first_due.items() if cid not in ripe}
+    audit_cutoff = (now - timedelta(days=rules.AUDIT_MONTHS * rules.DAYS_PER_MONTH)).isoformat()
+    dropped_audit = privacy.drop_audit_entries_before(audit_cutoff)
     privacy.put_retention_report({"at": now.isoformat(), "cutoff": report["cutoff"], "months": report["policy"]["months"],
                                   "first_due": waiting, "anonymised": anonymised})
     if anonymised:
@@ -183,7 +181,8 @@ def scheduled_retention(store: VenueStore, now: datetime | None = None) -> dict[
         audit_log.record(store, actor="retention-job", role="system", action="retention.applied",
                          subject={"customer_ids": anonymised[:500]}, route="schedule daily-retention",
                          purpose=f"retention {report['policy']['months']} months")  # when it really ran
-    return {"venue": store.venue, "due": len(report["due"]), "announced": sorted(waiting), "anonymised": anonymised}
+    return {"venue": store.venue, "due": len(report["due"]), "announced": sorted(waiting), "anonymised": anonymised,
+            "audit_entries_dropped": dropped_audit}
 
 
 def last_scheduled_report(store: VenueStore) -> dict[str, Any] | None:
