@@ -20,6 +20,13 @@ Every route is registered with `route()`, which declares who may call it:
                   venue -> store that opens only active venues (404 otherwise).
   "network-admin" network administrators; the view gets `caller`, never a store:
                   the network manages the registry, not the venues' customers.
+  "api-key"       a venue's integration, `Authorization: Bearer lk_...` (docs/integrations.md);
+                  the route also declares the one scope it needs, e.g.
+                  `route(bp, "/v1/venues/{venue}/webhooks", venue_access="api-key", scope="webhooks:manage")`.
+                  The view gets `store` (on the venue's own role) and `caller` (an
+                  `ApiKeyCaller`: key_id, venue, scopes). A key of another venue gets the
+                  404 of a missing venue; a revoked key 401; a key without the scope 403;
+                  too many requests 429 with Retry-After.
 
 Staff are checked from the verified id token in this one place: anyone who is
 not staff of the route's venue gets the same 404 as for a venue that does not
@@ -71,7 +78,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="BaseModel")
 PROBLEM_JSON = "application/problem+json"
 
-VENUE_ACCESS = ("lead", "clerk", "public", "network-admin")
+VENUE_ACCESS = ("lead", "clerk", "public", "network-admin", "api-key")
 STAFF_ACCESS = ("lead", "clerk")
 
 # Bodies are small JSON objects (a reservation, a checkout, an event): anything
@@ -101,7 +108,13 @@ def problem_response(problem: Problem, request_id: str | None, path: str | None,
 
 
 # -- the route gate --------------------------------------------------------------------
-def _check_declaration(path: str, venue_access: str | None) -> None:
+def _check_declaration(path: str, venue_access: str | None, scope: str | None = None) -> None:
+    if (venue_access == "api-key") != (scope is not None):
+        raise ValueError(f"{path}: an api-key route declares exactly one scope=, and only an api-key route does")
+    if scope is not None and not re.fullmatch(r"[a-z]+:[a-z]+", scope):  # tests/test_api_keys.py: one of SCOPES
+        raise ValueError(f"{path}: scope {scope!r} is not a scope name")
+    if venue_access == "api-key" and "{venue}" not in path:
+        raise ValueError(f"{path}: venue_access='api-key' needs {{venue}} in the path")
     if venue_access is not None and venue_access not in VENUE_ACCESS:
         raise ValueError(f"{path}: venue_access must be one of {VENUE_ACCESS}, not {venue_access!r}")
     if "{venue}" in path and venue_access is None:
@@ -122,10 +135,14 @@ def _active_venue_store(venue: str):
     return bootstrap._venue_store(venue)
 
 
-def _admit(venue_access: str | None, request: Any, venue: str | None) -> dict[str, Any]:
+def _admit(venue_access: str | None, request: Any, venue: str | None, scope: str | None = None) -> dict[str, Any]:
     """Check the caller for the route and return what the view is handed."""
     if venue_access is None:
         return {}
+    if venue_access == "api-key":
+        caller = api_key_caller(request, venue or "", scope or "")
+        _active(venue or "")
+        return {"caller": caller, "store": bootstrap._venue_store(venue or "")}
     if venue_access == "network-admin":
         return {"caller": network_admin(request)}
     if venue_access in STAFF_ACCESS:
@@ -137,11 +154,12 @@ def _admit(venue_access: str | None, request: Any, venue: str | None) -> dict[st
     return {"store": _active_venue_store(venue)}
 
 
-def route(blueprint: Any, path: str, *, venue_access: str | None = None, **options: Any) -> Callable:
+def route(blueprint: Any, path: str, *, venue_access: str | None = None, scope: str | None = None,
+          **options: Any) -> Callable:
     """Register a view behind the gate (see the module docstring); its
     errors become problem+json. (Chalice turns view exceptions into its own
     500 before any middleware could see them.)"""
-    _check_declaration(path, venue_access)
+    _check_declaration(path, venue_access, scope)
 
     def register(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -152,7 +170,7 @@ def route(blueprint: Any, path: str, *, venue_access: str | None = None, **optio
             request_id = (request.context or {}).get("requestId") or str(uuid.uuid4())
             granted: dict[str, Any] = {}
             try:
-                granted = _admit(venue_access, request, params.get("venue"))
+                granted = _admit(venue_access, request, params.get("venue"), scope)
                 return view(**params, **granted)
             except Problem as problem:
                 logger.info("request refused", extra={"problem": problem.slug, "status": problem.status, "route": path})
@@ -172,6 +190,7 @@ def route(blueprint: Any, path: str, *, venue_access: str | None = None, **optio
                                                       "when you report it."), request_id, path)
 
         handled.venue_access = venue_access  # read by tests/test_isolation.py
+        handled.scope = scope  # read by tests/test_api_keys.py's scope matrix and the OpenAPI description
         return blueprint.route(path, **options)(handled)
 
     return register
@@ -254,6 +273,17 @@ def venue_staff(request: Any, venue: str, *, lead: bool = False) -> identity.Sta
     if lead and role != "lead":
         raise Forbidden("Only the venue's ticketing lead may do this.")
     return who
+
+
+def api_key_caller(request: Any, venue: str, scope: str):
+    """A venue's integration, by its API key (services/api_keys.py)."""
+    from chalicelib.services import api_keys
+
+    value = header(request, "authorization") or ""
+    scheme, _, secret = value.partition(" ")
+    if scheme.lower() != "bearer" or not secret:
+        raise NotAuthenticated("Send your venue's API key as 'Authorization: Bearer lk_...'.")
+    return api_keys.authenticate(bootstrap.network(), secret.strip(), venue, scope)
 
 
 def network_admin(request: Any) -> identity.Staff:
