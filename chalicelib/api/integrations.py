@@ -56,3 +56,13 @@ def rotate_api_key(venue, key_id, *, store, caller):
     rotation = parse(request, Rotation) if request.raw_body else Rotation()
     return json_response(api_keys.rotate(bootstrap.network(), venue, _stage(), key_id, rotation), 201,
                          headers=NO_STORE)
+
+
+@route(integrations, "/openapi.json", methods=["GET"])
+def openapi_description():
+    """The OpenAPI 3.1 description of the integrator API (public; a copy is in the site bucket)."""
+    import app as chalice_app
+
+    from chalicelib.api import openapi
+
+    return json_response(openapi.build(chalice_app.app), headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,150 @@
+"""The OpenAPI 3.1 description of the integrator API, built from the app's
+routes (every `api-key` route and the lead's key management) and the pydantic
+models named in `DESCRIBED` below.
+
+Chalice's own generator writes Swagger 2.0 and chalice-spec breaks on
+pydantic v2, so the schemas come from pydantic's `models_json_schema` with
+`ref_template="#/components/schemas/{model}"`. Loaded only by the view that
+serves `/openapi.json` and by `make run`, never at import of the app.
+
+The webhook engineer's part: routes registered through the gate appear by
+themselves; describe their bodies in `DESCRIBED` and the event payloads in
+`webhook_events` (name -> pydantic model), which become the spec's `webhooks`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM = {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+    "type": {"type": "string", "format": "uri", "examples": ["https://loket.dev/problems/not-found"]},
+    "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+    "instance": {"type": "string"}, "request_id": {"type": "string"},
+    "errors": {"type": "array", "items": {"type": "object"}}}}
+ANY_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def _list_of(ref: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["data"], "properties": {
+        "data": {"type": "array", "items": ref}, "next": {"type": ["string", "null"]}}}
+
+
+def _models() -> dict[str, Any]:
+    from chalicelib.api.staff_models import TicketCheck
+    from chalicelib.domain.api_keys import NewApiKey, Rotation
+    from chalicelib.domain.model import Event, Performance, Ticket
+
+    return {"Event": Event, "Performance": Performance, "Ticket": Ticket, "TicketCheck": TicketCheck,
+            "NewApiKey": NewApiKey, "Rotation": Rotation}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# (method, path) -> summary, request model, response schema, status. Routes not named here are still
+# described (from the gate's declaration), with a free-form object answer.
+DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/v1/venues/{venue}/events"): {"summary": "The venue's events", "response": _list_of(_ref("Event"))},
+    ("GET", "/v1/venues/{venue}/events/{event_id}"): {
+        "summary": "An event with its prices and performances (availability included)",
+        "response": {"allOf": [_ref("Event"), {"type": "object", "properties": {
+            "performances": {"type": "array", "items": _ref("Performance")}}}]}},
+    ("GET", "/v1/venues/{venue}/orders"): {
+        "summary": "Orders, newest first (filters: status, event; cursor pagination)",
+        "query": {"status": {"type": "string", "enum": ["pending", "paid", "cancelled", "expired", "refunded"]},
+                  "event": {"type": "string"}, "cursor": {"type": "string"},
+                  "limit": {"type": "integer", "minimum": 1, "maximum": 100}},
+        "response": _list_of(ANY_OBJECT)},
+    ("GET", "/v1/venues/{venue}/orders/{order_id}"): {"summary": "An order with its tickets (no buyer)",
+                                                     "response": ANY_OBJECT},
+    ("GET", "/v1/venues/{venue}/customers"): {"summary": "The venue's own customers (each read is audited)",
+                                              "response": _list_of(ANY_OBJECT)},
+    ("POST", "/v1/venues/{venue}/check-ins"): {"summary": "Admit a ticket at the door (Idempotency-Key required)",
+                                               "request": "TicketCheck", "response": ANY_OBJECT},
+    ("POST", "/venues/{venue}/api-keys"): {"summary": "Make an API key (the lead; the secret is shown once)",
+                                           "request": "NewApiKey", "response": ANY_OBJECT, "status": "201",
+                                           "example": {"key_id": "key_3f2a9c1d0b7e6a55", "label": "Website agenda",
+                                                       "scopes": ["catalogue:read"], "prefix": "lk_test_",
+                                                       "secret": "lk_test_…", "active": True}},
+    ("POST", "/venues/{venue}/api-keys/{key_id}/rotate"): {"summary": "Rotate a key (old one works for the overlap)",
+                                                           "request": "Rotation", "response": ANY_OBJECT,
+                                                           "status": "201"},
+}
+
+# The lead's own integration routes (signed in as staff), described with the key routes.
+LEAD_INTEGRATION_PATHS = ("/venues/{venue}/api-keys", "/venues/{venue}/webhooks")
+
+# The webhook engineer fills this: event type -> pydantic model of its payload.
+webhook_events: dict[str, Any] = {}
+
+
+def _described_routes(app: Any):
+    for path, methods in sorted(app.routes.items()):
+        for method, entry in sorted(methods.items()):
+            access = getattr(entry.view_function, "venue_access", None)
+            if access == "api-key" or path.startswith(LEAD_INTEGRATION_PATHS):
+                yield method, path, access, getattr(entry.view_function, "scope", None), entry.view_function
+
+
+def build(app: Any, server_url: str = "/api") -> dict[str, Any]:
+    from pydantic.json_schema import models_json_schema
+
+    models = _models()
+    payloads = {f"Webhook_{name.replace('.', '_')}": model for name, model in webhook_events.items()}
+    _, schemas = models_json_schema([(m, "serialization") for m in [*models.values(), *payloads.values()]],
+                                    ref_template="#/components/schemas/{model}")
+    components = {**schemas.get("$defs", {}), "Problem": PROBLEM}
+    paths: dict[str, Any] = {}
+    for method, path, access, scope, view in _described_routes(app):
+        info = DESCRIBED.get((method, path), {})
+        status = info.get("status", "201" if method == "POST" and "request" in info else "200")
+        parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                      for name in _path_names(path)]
+        parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
+                       for name, schema in info.get("query", {}).items()]
+        if method == "POST" and access == "api-key":
+            parameters.append({"name": "Idempotency-Key", "in": "header", "required": True,
+                               "schema": {"type": "string", "minLength": 8, "maxLength": 255}})
+        success: dict[str, Any] = {"description": "OK", "content": {"application/json": {
+            "schema": info.get("response", ANY_OBJECT)}}}
+        if "example" in info:
+            success["content"]["application/json"]["example"] = info["example"]
+        problem = {"description": "A problem (RFC 9457)",
+                   "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+        operation: dict[str, Any] = {
+            "operationId": view.__name__, "summary": info.get("summary", (view.__doc__ or view.__name__).split("\n")[0]),
+            "parameters": parameters, "responses": {status: success, "4XX": problem},
+            "security": [{"apiKey": []}] if access == "api-key" else [{"staffToken": []}]}
+        if scope:
+            operation["x-required-scope"] = scope
+            operation["description"] = f"Needs an API key with the scope `{scope}`."
+        if "request" in info:
+            operation["requestBody"] = {"required": method != "POST" or info["request"] != "Rotation",
+                                        "content": {"application/json": {"schema": _ref(info["request"])}}}
+        paths.setdefault(path, {})[method.lower()] = operation
+    spec: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Loket integrations API", "version": "1",
+                 "description": "A venue's own API: events, orders, customers and check-in of that venue only, "
+                                "with the venue's API key. Money is integer cents with its currency; times are "
+                                "ISO 8601 with an offset; errors are RFC 9457 problem+json."},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "lk_live_… / lk_test_…",
+                       "description": "A venue's API key, made by its lead at /venues/{venue}/api-keys."},
+            "staffToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "The lead's id token from POST /staff/session."}}},
+    }
+    if payloads:
+        spec["webhooks"] = {name: {"post": {"requestBody": {"content": {"application/json": {"schema": _ref(ref)}}},
+                                            "responses": {"2XX": {"description": "Received"}}}}
+                            for (name, ref) in zip(webhook_events, payloads)}
+    return spec
+
+
+def _path_names(path: str) -> list[str]:
+    import re
+
+    return re.findall(r"\{(\w+)\}", path)
