@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
-from browser_site import CHROMIUM_ARGS, Output, free_port as _free_port
+from browser_site import Output, free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 # The demo's high-demand performance goes on sale this many seconds after
@@ -69,61 +69,57 @@ def _tickets_from_the_queue(page, event: dict, tmp_path: Path) -> None:
     page.context.close()
 
 
-def _buy_in_the_browser(base: str, tmp_path: Path, plain_event: dict, onsale: tuple[dict, dict]) -> int:
+def _buy_in_the_browser(browser, base: str, tmp_path: Path, plain_event: dict, onsale: tuple[dict, dict]) -> int:
     """Two buyers in one real Chromium. The first one joins the waiting room of
     the high-demand on-sale before it opens; while it waits, the second one goes
     catalogue, event, reserve, basket, cancels on the payment page and comes back
     (the reservation is still there), goes back with the browser's back button
-    (still there), pays, tickets. Then the first one gets its tickets from the line."""
-    from playwright.sync_api import sync_playwright
+    (still there), pays, tickets. Then the first one gets its tickets from the line.
+    Both in the session's one Chromium (tests/browser_site.py), each its own context."""
+    waiting = _join_the_queue(browser, base, *onsale, tmp_path)
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(base + "/")
+    page.locator(f"a[href*='event.html'][href*='event={plain_event['event_id']}']").click()
+    page.wait_for_selector("#booking:not([hidden])")
+    page.fill("#qty-normaal", "2")
+    page.click("#reserve")
+    page.wait_for_selector("#confirmation:not([hidden])")
+    assert page.inner_text("#basket-count").strip() == "2"
+    page.goto(base + "/basket.html")
 
-    os.environ.setdefault("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    os.environ.setdefault("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        waiting = _join_the_queue(browser, base, *onsale, tmp_path)
-        page = browser.new_page()
-        page.set_default_timeout(20_000)
-        page.goto(base + "/")
-        page.locator(f"a[href*='event.html'][href*='event={plain_event['event_id']}']").click()
-        page.wait_for_selector("#booking:not([hidden])")
-        page.fill("#qty-normaal", "2")
-        page.click("#reserve")
-        page.wait_for_selector("#confirmation:not([hidden])")
-        assert page.inner_text("#basket-count").strip() == "2"
-        page.goto(base + "/basket.html")
+    def to_payment_page():
+        page.wait_for_selector("#checkout-section:not([hidden])")
+        page.fill("#buyer-name", "Browser Koper")
+        page.fill("#buyer-email", "browser@example.be")
+        page.click("#checkout")
+        page.wait_for_selector("#pay")  # the Stripe emulator's hosted page
 
-        def to_payment_page():
-            page.wait_for_selector("#checkout-section:not([hidden])")
-            page.fill("#buyer-name", "Browser Koper")
-            page.fill("#buyer-email", "browser@example.be")
-            page.click("#checkout")
-            page.wait_for_selector("#pay")  # the Stripe emulator's hosted page
-
-        to_payment_page()
-        page.click("#cancel")  # 'Annuleren': back to the basket
-        page.wait_for_url("**/basket.html?cancelled=*")
-        page.wait_for_selector("#cancelled:not([hidden])")
-        page.wait_for_selector(".hold .countdown:has-text(':')")
-        assert page.locator(".hold").count() == 1, "the reservation is still in the basket"
-        to_payment_page()
-        page.go_back()  # the browser's back button
-        page.wait_for_url("**/basket.html*")
-        page.wait_for_selector("#cancelled:not([hidden])")
-        page.wait_for_selector(".hold .countdown:has-text(':')")
-        assert page.locator(".hold").count() == 1
-        to_payment_page()
-        page.click("#pay")
-        page.wait_for_url("**/order.html?basket=*")
-        page.wait_for_selector(".ticket-code")
-        page.screenshot(path=str(tmp_path / "order.png"), full_page=True)
-        codes = page.locator(".ticket-code").count()
-        _tickets_from_the_queue(waiting, onsale[0], tmp_path)
-        browser.close()
+    to_payment_page()
+    page.click("#cancel")  # 'Annuleren': back to the basket
+    page.wait_for_url("**/basket.html?cancelled=*")
+    page.wait_for_selector("#cancelled:not([hidden])")
+    page.wait_for_selector(".hold .countdown:has-text(':')")
+    assert page.locator(".hold").count() == 1, "the reservation is still in the basket"
+    to_payment_page()
+    page.go_back()  # the browser's back button
+    page.wait_for_url("**/basket.html*")
+    page.wait_for_selector("#cancelled:not([hidden])")
+    page.wait_for_selector(".hold .countdown:has-text(':')")
+    assert page.locator(".hold").count() == 1
+    to_payment_page()
+    page.click("#pay")
+    page.wait_for_url("**/order.html?basket=*")
+    page.wait_for_selector(".ticket-code")
+    page.screenshot(path=str(tmp_path / "order.png"), full_page=True)
+    codes = page.locator(".ticket-code").count()
+    _tickets_from_the_queue(waiting, onsale[0], tmp_path)
+    context.close()
     return codes
 
 
-def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly(tmp_path):
+def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly(tmp_path, browser):
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "MOTO_PORT": "0", "STRIPE_PORT": "0", "API_PORT": str(_free_port()),
            "LOKET_DEMO_ONSALE_OPENS_IN": str(ONSALE_OPENS_IN)}
@@ -159,7 +155,7 @@ def test_make_run_serves_the_catalogue_sells_a_ticket_and_stops_cleanly(tmp_path
         basket = requests.get(f"{base}/api/baskets/{checkout['basket_id']}", timeout=10,
                               headers={"X-Basket-Token": checkout["basket_token"]}).json()
         assert basket["status"] == "paid" and len(basket["orders"][0]["tickets"]) == 1
-        assert _buy_in_the_browser(base, tmp_path, event, onsale) == 2
+        assert _buy_in_the_browser(browser, base, tmp_path, event, onsale) == 2
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)

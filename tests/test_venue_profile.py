@@ -28,8 +28,9 @@ PROFILE = {
 
 def test_the_demo_venues_have_a_profile_in_the_catalogue(loket):
     network = catalogue_store.get_document("network.json")
-    cards = {card["slug"]: card for card in network["venues"]}
-    assert set(cards) >= {"stadsloket", "concertzaal", "cc-reien", "club-kaap"}
+    demo = {"stadsloket", "concertzaal", "cc-reien", "club-kaap"}  # other tests onboard venues of their own
+    cards = {card["slug"]: card for card in network["venues"] if card["slug"] in demo}
+    assert set(cards) == demo
     for card in cards.values():
         assert card["address_line"].endswith("8000 Brugge")
         assert card["map_url"].startswith("https://www.openstreetmap.org/search?query=")
