@@ -22,6 +22,7 @@ PROBLEM = {"type": "object", "required": ["type", "title", "status", "detail"], 
     "instance": {"type": "string"}, "request_id": {"type": "string"},
     "errors": {"type": "array", "items": {"type": "object"}}}}
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
+ANY_JSON: dict[str, Any] = {}  # a route nobody described yet: its answer is JSON
 
 
 def _list_of(ref: dict[str, Any]) -> dict[str, Any]:
@@ -31,11 +32,11 @@ def _list_of(ref: dict[str, Any]) -> dict[str, Any]:
 
 def _models() -> dict[str, Any]:
     from chalicelib.api.staff_models import TicketCheck
-    from chalicelib.domain.api_keys import NewApiKey, Rotation
+    from chalicelib.domain.api_keys import ApiKey, NewApiKey, NewSecret, Rotation
     from chalicelib.domain.model import Event, Performance, Ticket
 
     return {"Event": Event, "Performance": Performance, "Ticket": Ticket, "TicketCheck": TicketCheck,
-            "NewApiKey": NewApiKey, "Rotation": Rotation}
+            "NewApiKey": NewApiKey, "Rotation": Rotation, "ApiKey": ApiKey, "NewSecret": NewSecret}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -62,13 +63,17 @@ DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
                                               "response": _list_of(ANY_OBJECT)},
     ("POST", "/v1/venues/{venue}/check-ins"): {"summary": "Admit a ticket at the door (Idempotency-Key required)",
                                                "request": "TicketCheck", "response": ANY_OBJECT},
+    ("GET", "/venues/{venue}/api-keys"): {"summary": "The venue's API keys (the lead; never a secret)",
+                                          "response": {"type": "array", "items": _ref("ApiKey")}},
+    ("DELETE", "/venues/{venue}/api-keys/{key_id}"): {"summary": "Revoke a key: refused from the next request on",
+                                                      "response": _ref("ApiKey")},
     ("POST", "/venues/{venue}/api-keys"): {"summary": "Make an API key (the lead; the secret is shown once)",
-                                           "request": "NewApiKey", "response": ANY_OBJECT, "status": "201",
+                                           "request": "NewApiKey", "response": _ref("NewSecret"), "status": "201",
                                            "example": {"key_id": "key_3f2a9c1d0b7e6a55", "label": "Website agenda",
                                                        "scopes": ["catalogue:read"], "prefix": "lk_test_",
                                                        "secret": "lk_test_…", "active": True}},
     ("POST", "/venues/{venue}/api-keys/{key_id}/rotate"): {"summary": "Rotate a key (old one works for the overlap)",
-                                                           "request": "Rotation", "response": ANY_OBJECT,
+                                                           "request": "Rotation", "response": _ref("NewSecret"),
                                                            "status": "201"},
 }
 
@@ -107,7 +112,7 @@ def build(app: Any, server_url: str = "/api") -> dict[str, Any]:
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": True,
                                "schema": {"type": "string", "minLength": 8, "maxLength": 255}})
         success: dict[str, Any] = {"description": "OK", "content": {"application/json": {
-            "schema": info.get("response", ANY_OBJECT)}}}
+            "schema": info.get("response", ANY_JSON)}}}
         if "example" in info:
             success["content"]["application/json"]["example"] = info["example"]
         problem = {"description": "A problem (RFC 9457)",

@@ -73,6 +73,29 @@ class Rotation(BaseModel):
                                  le=int(MAX_ROTATION_OVERLAP.total_seconds() // 60))
 
 
+class ApiKey(BaseModel):
+    """A key as its lead sees it: never the secret."""
+
+    key_id: str
+    label: str
+    scopes: list[str]
+    prefix: str
+    created_at: str
+    last_used_at: str | None = None
+    expires_at: str | None = None
+    revoked_at: str | None = None
+    rotated_to: str | None = None
+    active: bool
+
+
+class NewSecret(ApiKey):
+    """The answer that carries the secret: the only one."""
+
+    secret: str = Field(examples=["lk_test_9aQm3X…"])
+    replaces: str | None = None
+    old_key_works_until: str | None = None
+
+
 class ApiKeyCaller(BaseModel):
     """Who called a route with a key: what the gate hands the view as `caller`."""
 
