@@ -18,6 +18,7 @@ from chalicelib.api.staff import staff
 from chalicelib.api.stripe_in import stripe_in
 from chalicelib.api.v1 import v1
 from chalicelib.api.venue_admin import venue_admin
+from chalicelib.api.webhooks import webhooks
 from chalicelib.observability import logger
 
 STAGE = os.environ.get("LOKET_STAGE", "local")
@@ -48,6 +49,7 @@ app.register_blueprint(my_tickets)
 app.register_blueprint(operations)
 app.register_blueprint(venue_admin)
 app.register_blueprint(privacy)
+app.register_blueprint(webhooks)
 app.register_blueprint(integrations)
 app.register_blueprint(v1)
 app.register_middleware(http.framework_problems, "http")
@@ -93,6 +95,14 @@ def onsale_worker(event, context):
     from chalicelib.workers import onsale
 
     return onsale.handle(event, context)
+
+
+@app.lambda_function(name="webhook_worker")
+def webhook_worker(event, context):
+    """Every venue's outgoing webhooks (each venue stack maps its webhook queue here)."""
+    from chalicelib.workers import webhooks as worker
+
+    return worker.handle(event, context)
 
 
 @app.lambda_function(name="mail_events")

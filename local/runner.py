@@ -63,6 +63,32 @@ def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: 
 ONSALE_POLLERS = 2
 
 
+def webhook_queue_url(venue: str) -> str:
+    from chalicelib.adapters.webhook_store import WebhookStore
+    from chalicelib.settings import get_settings
+
+    from chalicelib import bootstrap
+
+    return WebhookStore(bootstrap.worker_store(venue), get_settings().stage).queue_url()
+
+
+def consume_webhooks(venue: str, stopping: threading.Event, handler: Callable[[dict, Any], Any] | None = None) -> None:
+    """One venue's webhook queue, as its own event source mapping does in AWS:
+    a venue whose endpoint hangs holds up only this thread (the bulkhead)."""
+    if handler is None:
+        import app
+
+        handler = app.webhook_worker
+    while not stopping.is_set():
+        try:
+            drain(webhook_queue_url(venue), handler, wait_seconds=1)
+        except Exception:
+            if stopping.is_set():
+                return
+            logger.exception("local webhook consumer failed", extra={"venue": venue})
+            stopping.wait(2)
+
+
 def onsale_queue_url(venue: str) -> str:
     from chalicelib import bootstrap
 
@@ -107,6 +133,7 @@ class Runner:
                         # serves admitted buyers.
                         self.onsale_consumers[venue["slug"]] = [
                             self._thread(self._consume_onsale, venue["slug"]) for _ in range(ONSALE_POLLERS)]
+                        self._thread(consume_webhooks, venue["slug"], self.stopping)
             except Exception:
                 if self.stopping.is_set():
                     return
