@@ -102,3 +102,28 @@ def test_the_openapi_description_is_valid_3_1_and_names_every_key_route_with_its
         assert operation["x-required-scope"] == scope and operation["security"] == [{"apiKey": []}]
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     assert "/venues/{venue}/api-keys" in spec["paths"]
+
+
+def test_creating_posts_need_an_idempotency_key_and_a_repeat_answers_the_first(api):
+    key = make_key(api, "concertzaal", ["events:write", "catalogue:read"])["secret"]
+    event = {"title": "Integratie-avond", "hall": "Kleine zaal",
+             "price_types": [{"code": "normaal", "label": "Normaal", "amount": 1800}]}
+    assert api.call("POST", "/v1/venues/concertzaal/events", event, token=key).status_code == 400
+    idem = {"Idempotency-Key": str(uuid.uuid4())}
+    first = api.call("POST", "/v1/venues/concertzaal/events", event, token=key, headers=idem)
+    again = api.call("POST", "/v1/venues/concertzaal/events", event, token=key, headers=idem)
+    assert first.status_code == again.status_code == 201 and first.data == again.data
+    changed = api.call("POST", "/v1/venues/concertzaal/events", {**event, "title": "Iets anders"}, token=key,
+                       headers=idem)
+    assert changed.status_code == 422 and changed.data["type"].endswith("/idempotency-key-reused")
+    listed = api.call("GET", "/v1/venues/concertzaal/events", token=key).data["data"]
+    assert [e["event_id"] for e in listed].count(first.data["event_id"]) == 1
+    performance = {"starts_at": "2027-03-14T20:00:00+01:00", "capacity": 120}
+    path = f"/v1/venues/concertzaal/events/{first.data['event_id']}/performances"
+    made = api.call("POST", path, performance, token=key, headers=idem)  # keys are per kind: no clash with the event
+    repeat = api.call("POST", path, performance, token=key, headers=idem)
+    assert made.status_code == repeat.status_code == 201 and made.data == repeat.data
+    assert made.data["available"] == 120 and made.data["starts_at"] == "2027-03-14T20:00:00+01:00"
+    assert api.call("POST", path, {**performance, "capacity": 5}, token=key, headers=idem).status_code == 422
+    assert api.call("POST", path, {"starts_at": "2027-03-14T20:00:00", "capacity": 1}, token=key,
+                    headers={"Idempotency-Key": str(uuid.uuid4())}).status_code == 422  # a time needs its offset

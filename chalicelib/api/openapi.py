@@ -33,10 +33,10 @@ def _list_of(ref: dict[str, Any]) -> dict[str, Any]:
 def _models() -> dict[str, Any]:
     from chalicelib.api.staff_models import TicketCheck
     from chalicelib.domain.api_keys import ApiKey, NewApiKey, NewSecret, Rotation
-    from chalicelib.domain.model import Event, Performance, Ticket
+    from chalicelib.domain.model import Event, NewEvent, NewPerformance, Performance, Ticket
 
     return {"Event": Event, "Performance": Performance, "Ticket": Ticket, "TicketCheck": TicketCheck,
-            "NewApiKey": NewApiKey, "Rotation": Rotation, "ApiKey": ApiKey, "NewSecret": NewSecret}
+            "NewEvent": NewEvent, "NewPerformance": NewPerformance, "NewApiKey": NewApiKey, "Rotation": Rotation, "ApiKey": ApiKey, "NewSecret": NewSecret}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -51,6 +51,16 @@ DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
         "summary": "An event with its prices and performances (availability included)",
         "response": {"allOf": [_ref("Event"), {"type": "object", "properties": {
             "performances": {"type": "array", "items": _ref("Performance")}}}]}},
+    ("POST", "/v1/venues/{venue}/events"): {
+        "summary": "Make a draft event (Idempotency-Key required; a repeat answers the first)",
+        "request": "NewEvent", "response": _ref("Event"), "status": "201",
+        "request_example": {"title": "Strijkkwartet Rubio", "hall": "Grote zaal", "genre": "classical",
+                            "price_types": [{"code": "normaal", "label": "Normaal", "amount": 2500},
+                                            {"code": "-26", "label": "-26", "amount": 1500}]}},
+    ("POST", "/v1/venues/{venue}/events/{event_id}/performances"): {
+        "summary": "Add a performance (Idempotency-Key required; a repeat answers the first)",
+        "request": "NewPerformance", "response": _ref("Performance"), "status": "201",
+        "request_example": {"starts_at": "2027-03-14T20:00:00+01:00", "capacity": 450}},
     ("GET", "/v1/venues/{venue}/orders"): {
         "summary": "Orders, newest first (filters: status, event; cursor pagination)",
         "query": {"status": {"type": "string", "enum": ["pending", "paid", "cancelled", "expired", "refunded"]},
@@ -125,8 +135,11 @@ def build(app: Any, server_url: str = "/api") -> dict[str, Any]:
             operation["x-required-scope"] = scope
             operation["description"] = f"Needs an API key with the scope `{scope}`."
         if "request" in info:
-            operation["requestBody"] = {"required": method != "POST" or info["request"] != "Rotation",
-                                        "content": {"application/json": {"schema": _ref(info["request"])}}}
+            body_content: dict[str, Any] = {"schema": _ref(info["request"])}
+            if "request_example" in info:
+                body_content["example"] = info["request_example"]
+            operation["requestBody"] = {"required": info["request"] != "Rotation",
+                                        "content": {"application/json": body_content}}
         paths.setdefault(path, {})[method.lower()] = operation
     spec: dict[str, Any] = {
         "openapi": "3.1.0",

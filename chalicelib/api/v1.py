@@ -10,7 +10,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.api.http import idempotency_key, json_response, parse, route
-from chalicelib.errors import MalformedRequest, NotFound
+from chalicelib.errors import IdempotencyKeyReused, MalformedRequest, NotFound
 
 v1 = Blueprint(__name__)
 
@@ -48,6 +48,41 @@ def read_event(venue, event_id, *, store, caller):
     body = events.get_event(store, event_id).model_dump(mode="json")
     body["performances"] = [p.model_dump(mode="json") for p in store.list_performances(event_id)]
     return json_response(body)
+
+
+def _first_answer(created, request, what: str):
+    """A repeat of a POST with its Idempotency-Key answers what the first made; the same key with another
+    body is refused (the services return the earlier thing for a known key; only this tells them apart)."""
+    if created.model_dump(mode="json", include=set(type(request).model_fields)) != request.model_dump(mode="json"):
+        raise IdempotencyKeyReused(f"This Idempotency-Key was already used to make another {what}.")
+    return created
+
+
+@route(v1, "/v1/venues/{venue}/events", methods=["POST"], venue_access="api-key", scope="events:write")
+def create_event(venue, *, store, caller):
+    """A draft event (publish it from the staff pages). Idempotency-Key required."""
+    from chalicelib.domain.model import NewEvent
+    from chalicelib.services import events
+
+    request = v1.current_request
+    key = idempotency_key(request, required=True)
+    body = parse(request, NewEvent)
+    created = _first_answer(events.create_event(store, body, f"api:{key}"), body, "event")
+    return json_response(created.model_dump(mode="json"), 201)
+
+
+@route(v1, "/v1/venues/{venue}/events/{event_id}/performances", methods=["POST"], venue_access="api-key",
+       scope="events:write")
+def add_performance(venue, event_id, *, store, caller):
+    """A date of the event, with its capacity. Idempotency-Key required."""
+    from chalicelib.domain.model import NewPerformance
+    from chalicelib.services import events
+
+    request = v1.current_request
+    key = idempotency_key(request, required=True)
+    body = parse(request, NewPerformance)
+    created = _first_answer(events.add_performance(store, event_id, body, f"api:{key}"), body, "performance")
+    return json_response(created.model_dump(mode="json"), 201)
 
 
 @route(v1, "/v1/venues/{venue}/orders", methods=["GET"], venue_access="api-key", scope="orders:read")
