@@ -7,7 +7,7 @@ PORT ?= 8000
 STAGE ?= dev
 export PORT
 
-.PHONY: run test lint check bench deploy destroy redrive package clean system-deps
+.PHONY: run test lint check bench fuzz deploy destroy redrive package clean system-deps
 
 # checkov in a venv of its own: it pins boto3/botocore older than Loket's.
 CHECKOV_VENV := .venv-checkov
@@ -49,6 +49,10 @@ check: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
+
+# Schemathesis over the integrator API with many examples per operation (make test runs 10).
+fuzz: $(VENV)/.installed
+	LOKET_FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(PY) -m pytest -q tests/test_api_fuzz.py
 
 package: $(VENV)/.installed
 	$(PY) -m local.deploy package --stage $(STAGE)
