@@ -209,6 +209,24 @@ def test_private_targets_are_refused_at_registration_and_again_at_delivery(api, 
     assert delivery["status"] == "dead" and "public internet address" in delivery["error"]
 
 
+def test_an_integration_manages_endpoints_with_the_webhooks_scope(api, venues, receivers):
+    lead = api.token("stadsloket-lead")
+    keys = {}
+    for scopes in (["webhooks:manage"], ["orders:read"]):
+        made = api.call("POST", "/venues/stadsloket/api-keys", {"label": f"crm {scopes[0]}", "scopes": scopes},
+                        token=lead)
+        assert made.status_code == 201, made.data
+        keys[scopes[0]] = made.data["secret"]
+    body, url = {"url": receivers().url}, "/v1/venues/stadsloket/webhooks/endpoints"
+    first = api.call("POST", url, body, token=keys["webhooks:manage"], headers={"Idempotency-Key": "crm-setup-0001"})
+    again = api.call("POST", url, body, token=keys["webhooks:manage"], headers={"Idempotency-Key": "crm-setup-0001"})
+    assert first.status_code == 201 and again.data == first.data  # a retried create makes one endpoint
+    assert api.call("GET", url, token=keys["orders:read"]).status_code == 403
+    assert api.call("GET", "/v1/venues/concertzaal/webhooks/endpoints", token=keys["webhooks:manage"]).status_code == 404
+    listed = api.call("GET", url, token=keys["webhooks:manage"]).data["endpoints"]
+    assert [e["endpoint_id"] for e in listed] == [first.data["endpoint_id"]]
+
+
 # -- delivery -----------------------------------------------------------------------------------
 def test_signed_events_reach_only_their_venues_subscribed_endpoints(api, venues, receivers):
     mine, filtered, neighbour = receivers(), receivers(), receivers()
@@ -228,6 +246,40 @@ def test_signed_events_reach_only_their_venues_subscribed_endpoints(api, venues,
     assert request["headers"]["webhook-id"] == event_id
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         verified(rules.new_secret(), request)
+
+
+def test_the_sale_path_emits_its_events_with_the_resources(api, venues, receivers):
+    receiver = receivers()
+    secret = endpoint(api, "stadsloket", receiver.url)["secret"]
+    event = api.new_event("stadsloket", capacity=2)
+    bought = api.buy(event, quantity=2)  # the last two places: the performance sells out
+    run_queue("stadsloket", datetime.now(timezone.utc))
+
+    received = [verified(secret, r) for r in receiver.requests]
+    by_type = {}
+    for payload in received:
+        by_type.setdefault(payload["type"], []).append(payload["data"])
+    assert {"event.published", "order.created", "order.paid", "performance.sold_out"} <= set(by_type)
+    assert by_type["event.published"][0]["event"]["event_id"] == event["event_id"]
+    order_id = bought["basket"]["orders"][0]["order_id"]
+    paid = by_type["order.paid"][0]["order"]
+    assert paid["order_id"] == order_id and paid["status"] == "paid" and paid["lines"][0]["quantity"] == 2
+    assert "an.peeters@example.be" not in json.dumps(received)  # orders as the API shows them: no buyer
+    assert by_type["performance.sold_out"][0]["performance"]["performance_id"] == event["performance_id"]
+
+
+def test_an_event_the_queue_refused_is_sent_by_the_sweep(api, venues, receivers, monkeypatch):
+    receiver = receivers()
+    endpoint(api, "stadsloket", receiver.url)
+    monkeypatch.setattr(webhook_store.WebhookStore, "send", lambda self, *a, **k: 1 / 0)
+    order_paid("stadsloket", "ord_outboxed")
+    monkeypatch.undo()
+    monkeypatch.setattr(webhook_store, "SQS_MAX_DELAY_SECONDS", 0)
+    run_queue("stadsloket")
+    assert receiver.requests == []
+    assert service.sweep_outbox(bootstrap.worker_store("stadsloket")) == 1
+    run_queue("stadsloket")
+    assert [json.loads(r["body"])["data"]["order"]["order_id"] for r in receiver.requests] == ["ord_outboxed"]
 
 
 def test_a_redelivered_queue_message_is_not_delivered_again(api, venues, receivers):

@@ -1,19 +1,40 @@
-"""A venue's outgoing webhooks, managed by its ticketing lead
-(docs/integrations.md "Outgoing webhooks"): endpoints, secret rotation, a
-test ping, the delivery log, resend and replay. Request and answer models
-are in chalicelib/domain/webhooks.py (the OpenAPI description reads them).
+"""A venue's outgoing webhooks (docs/integrations.md "Outgoing webhooks"):
+endpoints, secret rotation, a test ping, the delivery log, resend and
+replay. Each view answers twice: to the venue's ticketing lead at
+/venues/{venue}/webhooks/... (staff token) and to the venue's own
+integration at /v1/venues/{venue}/webhooks/... (API key with the scope
+`webhooks:manage`). Request and answer models are in
+chalicelib/domain/webhooks.py.
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from chalice import Blueprint
 
-from chalicelib.api.http import json_response, parse, route
+from chalicelib.api import http
+from chalicelib.api.http import idempotency_key, json_response, parse
 
 webhooks = Blueprint(__name__)
 
 NO_STORE = {"Cache-Control": "no-store"}  # secrets are shown once: never cached on the way
 BASE = "/venues/{venue}/webhooks"
+SCOPE = "webhooks:manage"
+
+
+def route(blueprint: Any, path: str, *, venue_access: str, **options: Any) -> Callable:
+    """The lead's route and the same view for an API key with `webhooks:manage` under /v1."""
+    def register(view: Callable) -> Callable:
+        def for_key(**params: Any) -> Any:
+            return view(**params)
+
+        for_key.__name__ = f"{view.__name__}_v1"
+        for_key.__doc__ = view.__doc__
+        http.route(blueprint, "/v1" + path, venue_access="api-key", scope=SCOPE, **options)(for_key)
+        return http.route(blueprint, path, venue_access=venue_access, **options)(view)
+
+    return register
 
 
 @route(webhooks, BASE + "/endpoints", methods=["GET"], venue_access="lead")
@@ -28,7 +49,9 @@ def create_endpoint(venue, *, store, caller):
     from chalicelib.domain.webhooks import NewEndpoint
     from chalicelib.services import webhooks as service
 
-    return json_response(service.create_endpoint(store, parse(webhooks.current_request, NewEndpoint)), 201,
+    request = webhooks.current_request
+    return json_response(service.create_endpoint(store, parse(request, NewEndpoint),
+                                                 idempotency_key=idempotency_key(request, required=False)), 201,
                          headers=NO_STORE)
 
 

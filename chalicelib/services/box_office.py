@@ -24,7 +24,7 @@ from chalicelib.domain import tickets as ticket_codes
 from chalicelib.domain.model import Hold, HoldStatus, NewHold, Order, OrderStatus, utcnow
 from chalicelib.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound, TillAlreadyOpen, TillNotOpen
 from chalicelib.observability import count, logger
-from chalicelib.services import sales
+from chalicelib.services import sales, webhooks
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -302,6 +302,7 @@ def cancel(network: NetworkStore, store: VenueStore, clerk: str, order_id: str,
         # cancelling again retries the refund under the same idempotency key.
         _refund_at_stripe(network, record)
     count("CounterRefunds", store.venue)
+    webhooks.emit_order_cancelled(store, order_id, refunded=order.total)
     from chalicelib.services import catalogue
 
     for hold in holds:

@@ -10,6 +10,7 @@ from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain import catalogue
 from chalicelib.domain.model import Availability, Event, Performance, VenueProfile, availability_of
 from chalicelib.observability import logger
+from chalicelib.services import webhooks
 
 
 # Pages that show availability are cached briefly (CloudFront, browsers): a
@@ -92,6 +93,9 @@ def _publish_if_level_changed(network: NetworkStore, store: VenueStore, event_id
         if fresh is None or fresh.availability == level_before(fresh):
             return
         publish_event(network, store, event_id)
+        if fresh.availability == Availability.SOLD_OUT:
+            webhooks.emit_safely(store, "performance.sold_out",
+                                 {"event_id": event_id, "performance": fresh.model_dump(mode="json")}, None)
         logger.info("catalogue follows availability", extra={
             "venue": store.venue, "event_id": event_id, "availability": fresh.availability.value})
     except Exception:

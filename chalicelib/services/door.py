@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.door_store import DoorStore
+from chalicelib.services import webhooks
 from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain import tickets as ticket_codes
 from chalicelib.domain.door import (
@@ -104,6 +105,8 @@ def scan(store: VenueStore, scan: Scan, *, now: datetime | None = None) -> dict[
     """One online scan: the answer if admitted, else the refusal as a problem."""
     answer = judge(store, scan, now=now)
     result = answer["result"]
+    if result == "valid" and "duplicate" not in answer:
+        webhooks.emit_safely(store, "ticket.checked_in", {"ticket": answer}, answer["ticket_id"])
     if result == "invalid":
         extensions = {k: v for k, v in answer.items() if k != "result"}
         if answer["reason"] == "unknown":

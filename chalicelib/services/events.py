@@ -10,7 +10,7 @@ from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain.model import Event, EventImage, NewEvent, NewPerformance, Performance, utcnow
 from chalicelib.errors import NotFound
 from chalicelib.observability import logger
-from chalicelib.services import catalogue
+from chalicelib.services import catalogue, webhooks
 
 
 def _new_id(store: VenueStore, kind: str, idempotency_key: str | None) -> str:
@@ -44,6 +44,7 @@ def update_event(network: NetworkStore, store: VenueStore, event_id: str, reques
     # Everything the body does not carry (id, picture, publication, cancellation) stays.
     updated = Event.model_validate({**event.model_dump(), **request.model_dump()})
     store.put_event(updated)
+    webhooks.emit_safely(store, "event.updated", {"event": updated.model_dump(mode="json")}, None)
     if updated.published:
         catalogue.publish_venue(network, store)
     return updated
@@ -77,4 +78,5 @@ def add_performance(store: VenueStore, event_id: str, request: NewPerformance,
 def publish(network: NetworkStore, store: VenueStore, event_id: str) -> dict:
     get_event(store, event_id)
     store.mark_published(event_id)
+    webhooks.emit_safely(store, "event.published", {"event": get_event(store, event_id).model_dump(mode="json")}, event_id)
     return catalogue.publish_venue(network, store)

@@ -37,6 +37,7 @@ from chalicelib.domain.model import (
 from chalicelib.errors import (Conflict, EventCancelled, HoldExpired, IdempotencyKeyReused, InvalidInput, NotFound,
                                PerformanceStarted, ServiceBusy, WaitingRoomOnly)
 from chalicelib.observability import count, logger
+from chalicelib.services import webhooks
 from chalicelib.settings import get_settings
 
 StoreFor = Callable[[str], VenueStore]
@@ -267,6 +268,8 @@ def checkout(network: NetworkStore, store_for: StoreFor, request: NewCheckout, i
             store.cancel_checkout(order, holds)
         raise
     network.update_basket(basket_id, checkout_session_id=session["id"], checkout_url=session["url"])
+    for store, order, _holds in started:  # after the fact, outside its transaction (docs/integrations.md)
+        webhooks.emit_safely(store, "order.created", {"order": webhooks.resource(order.model_dump(mode="json"))}, order.order_id)
     basket.update(checkout_session_id=session["id"], checkout_url=session["url"])
     for venue_order in basket["orders"]:
         count("CheckoutsStarted", venue_order["venue"])
@@ -476,6 +479,7 @@ def _confirm_venue(network: NetworkStore, store: VenueStore, basket: dict[str, A
                                                                    "venue": store.venue, "order_id": order.order_id,
                                                                    "order_status": order.status.value})
         return False
+    webhooks.emit_safely(store, "order.paid", {"order": webhooks.resource(order.model_dump(mode="json"))}, order.order_id)
     issued = issue_tickets(store, order, holds)
     from chalicelib.services import order_delivery  # PDF and mail libraries load only in the worker
 

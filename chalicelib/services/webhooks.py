@@ -21,7 +21,7 @@ from chalicelib.adapters import venue_health
 from chalicelib.adapters.webhook_store import WebhookStore
 from chalicelib.domain import webhooks as rules
 from chalicelib.domain.model import utcnow
-from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 
@@ -64,14 +64,26 @@ def list_endpoints(store: Any) -> list[dict[str, Any]]:
     return [_shown(e) for e in _store(store).endpoints()]
 
 
-def create_endpoint(store: Any, new: rules.NewEndpoint, now: datetime | None = None) -> dict[str, Any]:
+def create_endpoint(store: Any, new: rules.NewEndpoint, now: datetime | None = None,
+                    idempotency_key: str | None = None) -> dict[str, Any]:
+    """With an Idempotency-Key, a repeat answers the endpoint the first made (with its secret)."""
     _check_url(new.url)
     now = now or utcnow()
+    webhooks = _store(store)
+    endpoint_id = f"ep_{uuid.uuid4().hex[:16]}"
+    if idempotency_key:
+        endpoint_id = "ep_" + hashlib.sha256(f"{store.venue}:{idempotency_key}".encode()).hexdigest()[:16]
+        earlier = webhooks.get_endpoint(endpoint_id)
+        if earlier is not None:
+            if (earlier["url"], earlier["description"], earlier["event_types"]) != \
+                    (new.url, new.description, list(new.event_types)):
+                raise IdempotencyKeyReused("This Idempotency-Key was already used to make another endpoint.")
+            return {**_shown(earlier), "secret": earlier["secrets"][0]["secret"]}
     secret = rules.new_secret()
-    endpoint = {"endpoint_id": f"ep_{uuid.uuid4().hex[:16]}", "url": new.url, "description": new.description,
+    endpoint = {"endpoint_id": endpoint_id, "url": new.url, "description": new.description,
                 "event_types": list(new.event_types), "enabled": new.enabled, "created_at": now.isoformat(),
                 "secrets": [{"secret": secret, "expires_at": None}]}
-    _store(store).put_endpoint(endpoint)
+    webhooks.put_endpoint(endpoint)
     logger.info("webhook endpoint created", extra={"venue": store.venue, "endpoint_id": endpoint["endpoint_id"]})
     return {**_shown(endpoint), "secret": secret}
 
@@ -124,14 +136,17 @@ def resource(item: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps({k: v for k, v in item.items() if k not in INTERNAL_KEYS}, default=str))
 
 
-def emit(store: Any, event_type: str, data: dict[str, Any], subject: str, now: datetime | None = None) -> str:
+def emit(store: Any, event_type: str, data: dict[str, Any], subject: str | None,
+         now: datetime | None = None) -> str:
     """Called right after the fact is written, outside its transaction: the
     event goes to the venue's webhook queue; if the queue refuses, to the
     venue's outbox, which every minute's sweep sends on. Never raises: the
     request succeeded and keeps its answer."""
     if event_type not in rules.WEBHOOK_EVENTS:
         raise ValueError(f"unknown webhook event type {event_type}")
-    event = {"id": event_id(store.venue, event_type, subject), "type": event_type,
+    # `subject`: what makes this fact one fact (an order id for order.paid); None for facts that
+    # may happen again (an event's update, a performance selling out after returns).
+    event = {"id": event_id(store.venue, event_type, subject or uuid.uuid4().hex), "type": event_type,
              "timestamp": (now or utcnow()).isoformat(), "data": {"venue": store.venue, **data}}
     try:
         webhooks = _store(store)
@@ -145,12 +160,24 @@ def emit(store: Any, event_type: str, data: dict[str, Any], subject: str, now: d
     return event["id"]
 
 
-def emit_safely(store: Any, event_type: str, data: dict[str, Any], subject: str) -> None:
+def emit_safely(store: Any, event_type: str, data: dict[str, Any], subject: str | None) -> None:
     """The one-line hook for the sale path: never raises, whatever goes wrong."""
     try:
         emit(store, event_type, data, subject)
     except Exception:  # noqa: BLE001
         logger.exception("webhook event not emitted", extra={"venue": store.venue, "type": event_type})
+
+
+def emit_order_cancelled(store: Any, order_id: str, *, refunded: int) -> None:
+    """A cancelled order, and its refund when money went back."""
+    try:
+        found = store.get_order(order_id)
+        order = found.model_dump(mode="json") if found else {"order_id": order_id}
+        emit_safely(store, "order.cancelled", {"order": order}, order_id)
+        if refunded:
+            emit_safely(store, "order.refunded", {"order": order, "refunded": refunded}, order_id)
+    except Exception:  # noqa: BLE001 - the cancel stands
+        logger.exception("webhook events of a cancel not emitted", extra={"venue": store.venue})
 
 
 def sweep_outbox(store: Any) -> int:

@@ -46,6 +46,13 @@ def reconcile_baskets(now: datetime | None = None) -> dict[str, str]:
     return sales.reconcile(bootstrap.network(), bootstrap.worker_store, now)
 
 
+def send_webhook_outboxes() -> dict[str, Any]:
+    """Webhook events their venue's queue refused when they happened (services/webhooks.py emit)."""
+    from chalicelib.services import webhooks
+
+    return _each_active_venue(lambda slug: webhooks.sweep_outbox(bootstrap.worker_store(slug)), "webhook outbox")
+
+
 def refresh_catalogue() -> dict[str, Any]:
     """Availability in the catalogue ('few left', 'sold out') follows sales."""
     results = _each_active_venue(
@@ -70,4 +77,4 @@ def finish_onboarding() -> list[str]:
 def every_minute(now: datetime | None = None) -> dict[str, Any]:
     return {"activated": finish_onboarding(), "released": release_expired_holds(now),
             "reconciled": reconcile_baskets(now), "stale_checkouts": return_stale_checkouts(now),
-            "catalogue": refresh_catalogue()}
+            "catalogue": refresh_catalogue(), "webhook_outbox": send_webhook_outboxes()}
