@@ -31,11 +31,11 @@ def _list_of(ref: dict[str, Any]) -> dict[str, Any]:
 
 
 def _models() -> dict[str, Any]:
-    from chalicelib.api.staff_models import TicketCheck
+    from chalicelib.api.v1_models import CheckIn
     from chalicelib.domain.api_keys import ApiKey, NewApiKey, NewSecret, Rotation
     from chalicelib.domain.model import Event, NewEvent, NewPerformance, Performance, Ticket
 
-    return {"Event": Event, "Performance": Performance, "Ticket": Ticket, "TicketCheck": TicketCheck,
+    return {"Event": Event, "Performance": Performance, "Ticket": Ticket, "CheckIn": CheckIn,
             "NewEvent": NewEvent, "NewPerformance": NewPerformance, "NewApiKey": NewApiKey, "Rotation": Rotation, "ApiKey": ApiKey, "NewSecret": NewSecret}
 
 
@@ -72,7 +72,7 @@ DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/venues/{venue}/customers"): {"summary": "The venue's own customers (each read is audited)",
                                               "response": _list_of(ANY_OBJECT)},
     ("POST", "/v1/venues/{venue}/check-ins"): {"summary": "Admit a ticket at the door (Idempotency-Key required)",
-                                               "request": "TicketCheck", "response": ANY_OBJECT},
+                                               "request": "CheckIn", "response": ANY_OBJECT},
     ("GET", "/venues/{venue}/api-keys"): {"summary": "The venue's API keys (the lead; never a secret)",
                                           "response": {"type": "array", "items": _ref("ApiKey")}},
     ("DELETE", "/venues/{venue}/api-keys/{key_id}"): {"summary": "Revoke a key: refused from the next request on",
@@ -140,6 +140,7 @@ def build(app: Any, server_url: str = "/api") -> dict[str, Any]:
                 body_content["example"] = info["request_example"]
             operation["requestBody"] = {"required": info["request"] != "Rotation",
                                         "content": {"application/json": body_content}}
+        operation["tags"] = [_tag(path)]
         paths.setdefault(path, {})[method.lower()] = operation
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -160,6 +161,12 @@ def build(app: Any, server_url: str = "/api") -> dict[str, Any]:
                                             "responses": {"2XX": {"description": "Received"}}}}
                             for (name, ref) in zip(webhook_events, payloads)}
     return spec
+
+
+def _tag(path: str) -> str:
+    """Redoc's sections: what the path is about (events, orders, api-keys, webhooks...)."""
+    segments = [s for s in path.split("/") if s and s not in ("v1", "venues", "{venue}")]
+    return segments[0].replace("-", " ").capitalize() if segments else "Other"
 
 
 def _path_names(path: str) -> list[str]:

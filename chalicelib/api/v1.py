@@ -129,14 +129,14 @@ def check_in(venue, *, store, caller):
     a repeat answers the first admission, never a second one."""
     import hashlib
 
-    from chalicelib.api.staff_models import TicketCheck
+    from chalicelib.api.v1_models import CheckIn
     from chalicelib.domain.door import Scan
     from chalicelib.domain.model import utcnow
     from chalicelib.services import door as door_service
 
     request = v1.current_request
     key = idempotency_key(request, required=True)
-    body = parse(request, TicketCheck)
+    body = parse(request, CheckIn)
     performance_id = body.performance_id or door_service.performance_of(store, body.code)
     scan = Scan(code=body.code, performance_id=performance_id, door=body.door or "API",
                 nonce=hashlib.sha256(key.encode()).hexdigest()[:32], scanned_at=body.scanned_at or utcnow())
