@@ -94,6 +94,8 @@ def venue_stack_parameters(*, stage: str, venue: str, trusted_principal_arn: str
     parameters = {"Stage": stage, "VenueSlug": venue, "TrustedPrincipalArn": trusted_principal_arn}
     if onsale_worker_arn:
         parameters["OnSaleWorkerArn"] = onsale_worker_arn
+        # app.py's webhook_worker, deployed beside it: each venue maps its webhook queue there too
+        parameters["WebhookWorkerArn"] = onsale_worker_arn.replace("-onsale_worker", "-webhook_worker")
     if mail_events_worker_arn:  # deployed: the venue's mail identity and bounce topic (venue.yaml Mail*)
         parameters.update(MailDomain=mail_domain, MailEventsWorkerArn=mail_events_worker_arn)
     return parameters
