@@ -52,13 +52,34 @@ def content_type_of(path: Path) -> str:
 PAGE_ALIASES = {"staff": "staff/index.html", "admin": "staff/index.html", "kassa": "staff/kassa.html"}
 
 
+def generated_objects() -> list[SiteObject]:
+    """What the site gets from the code rather than from storefront/: the API's
+    OpenAPI description, `docs/openapi.json`, next to its page docs/api.html
+    (docs/integrations.md). Written atomically: two test workers may build it at once."""
+    import json
+    import os
+    import tempfile
+
+    import app as chalice_app
+    from chalicelib.api import openapi
+
+    path = ROOT / "build" / "site" / "docs" / "openapi.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as spec:
+        json.dump(openapi.build(chalice_app.app), spec, indent=1)
+    os.chmod(spec.name, 0o644)
+    os.replace(spec.name, path)
+    return [SiteObject(key="docs/openapi.json", path=path, content_type=content_type_of(path), cache_control=PAGE_CACHE)]
+
+
 def site_objects(root: Path = STOREFRONT) -> list[SiteObject]:
     objects = [SiteObject(key=path.relative_to(root).as_posix(), path=path, content_type=content_type_of(path),
                           cache_control=PAGE_CACHE if path.suffix == ".html" else ASSET_CACHE)
                for path in sorted(root.rglob("*")) if path.is_file()]
     return objects + [SiteObject(key=alias, path=root / page, content_type=content_type_of(root / page),
                                  cache_control=PAGE_CACHE)
-                      for alias, page in PAGE_ALIASES.items() if (root / page).is_file()]
+                      for alias, page in PAGE_ALIASES.items() if (root / page).is_file()] + (
+        generated_objects() if root == STOREFRONT else [])
 
 
 def upload_site(s3: Any, bucket: str, root: Path = STOREFRONT) -> int:

@@ -102,6 +102,10 @@ def test_the_openapi_description_is_valid_3_1_and_names_every_key_route_with_its
         assert operation["x-required-scope"] == scope and operation["security"] == [{"apiKey": []}]
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     assert "/venues/{venue}/api-keys" in spec["paths"]
+    # The static copy next to docs/api.html, uploaded with the storefront (local/site.py, as make deploy does).
+    s3 = api.loket.operator.client("s3")
+    copy = s3.get_object(Bucket=api.loket.outputs["SiteBucketName"], Key="docs/openapi.json")
+    assert copy["ContentType"].startswith("application/json") and json.loads(copy["Body"].read()) == spec
 
 
 def test_creating_posts_need_an_idempotency_key_and_a_repeat_answers_the_first(api):
