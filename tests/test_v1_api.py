@@ -44,7 +44,7 @@ def test_an_integration_reads_its_own_orders_and_tickets_without_buyers(api):
     api.buy(api.new_event("cc-reien"))  # another order, on another event
     bought = api.buy(event, quantity=2, email="integratie.koper@example.be")
     order_id = bought["basket"]["orders"][0]["order_id"]
-    key = make_key(api, "cc-reien", ["orders:read", "catalogue:read", "customers:read"])
+    key = make_key(api, "cc-reien", ["orders:read", "catalogue:read", "customers:read", "reports:read"])
     listed = api.call("GET", f"/v1/venues/cc-reien/orders?status=paid&event={event['event_id']}", token=key["secret"])
     assert listed.status_code == 200 and [o["order_id"] for o in listed.data["data"]] == [order_id]
     assert "integratie.koper@example.be" not in json.dumps(listed.data)
@@ -59,6 +59,9 @@ def test_an_integration_reads_its_own_orders_and_tickets_without_buyers(api):
     read = api.call("GET", f"/v1/venues/cc-reien/events/{event['event_id']}", token=key["secret"])
     assert read.data["performances"][0]["performance_id"] == event["performance_id"]
     assert isinstance(read.data["price_types"][0]["amount"], int)
+    sales = api.call("GET", "/v1/venues/cc-reien/sales", token=key["secret"]).data["data"]
+    line = next(p for p in sales if p["performance_id"] == event["performance_id"])
+    assert line["sold"] == 2 and "integratie.koper@example.be" not in json.dumps(sales)
     # Customers: the venue's own, and the read is in its audit log with the key as reader.
     customers = api.call("GET", "/v1/venues/cc-reien/customers", token=key["secret"])
     assert customers.status_code == 200 and customers.data["data"]

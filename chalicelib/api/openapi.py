@@ -69,6 +69,9 @@ DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
         "response": _list_of(ANY_OBJECT)},
     ("GET", "/v1/venues/{venue}/orders/{order_id}"): {"summary": "An order with its tickets (no buyer)",
                                                      "response": ANY_OBJECT},
+    ("GET", "/v1/venues/{venue}/sales"): {
+        "summary": "Sales per performance: sold, held, available, revenue by price type and channel (no buyers)",
+        "response": _list_of(ANY_OBJECT)},
     ("GET", "/v1/venues/{venue}/customers"): {"summary": "The venue's own customers (each read is audited)",
                                               "response": _list_of(ANY_OBJECT)},
     ("POST", "/v1/venues/{venue}/check-ins"): {"summary": "Admit a ticket at the door (Idempotency-Key required)",

@@ -112,6 +112,14 @@ def read_order(venue, order_id, *, store, caller):
     return json_response(order, headers=NO_STORE)
 
 
+@route(v1, "/v1/venues/{venue}/sales", methods=["GET"], venue_access="api-key", scope="reports:read")
+def sales_report(venue, *, store, caller):
+    """Per performance: sold, held, available, revenue by price type and channel (no buyers), as the lead's overview."""
+    from chalicelib.services import event_admin
+
+    return json_response({"data": event_admin.sales_overview(store), "next": None}, headers=NO_STORE)
+
+
 @route(v1, "/v1/venues/{venue}/customers", methods=["GET"], venue_access="api-key", scope="customers:read")
 def list_customers(venue, *, store, caller):
     """The venue's own customers. Every read is in the venue's audit log, with the key as the reader."""
