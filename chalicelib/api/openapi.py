@@ -34,8 +34,9 @@ def _models() -> dict[str, Any]:
     from chalicelib.api.v1_models import CheckIn
     from chalicelib.domain.api_keys import ApiKey, NewApiKey, NewSecret, Rotation
     from chalicelib.domain.model import Event, NewEvent, NewPerformance, Performance, Ticket
+    from chalicelib.domain.webhooks import OPENAPI_MODELS as webhook_models
 
-    return {"Event": Event, "Performance": Performance, "Ticket": Ticket, "CheckIn": CheckIn,
+    return {**webhook_models, "Event": Event, "Performance": Performance, "Ticket": Ticket, "CheckIn": CheckIn,
             "NewEvent": NewEvent, "NewPerformance": NewPerformance, "NewApiKey": NewApiKey, "Rotation": Rotation, "ApiKey": ApiKey, "NewSecret": NewSecret}
 
 
@@ -93,8 +94,10 @@ DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
 # The lead's own integration routes (signed in as staff), described with the key routes.
 LEAD_INTEGRATION_PATHS = ("/venues/{venue}/api-keys", "/venues/{venue}/webhooks")
 
-# The webhook engineer fills this: event type -> pydantic model of its payload.
-webhook_events: dict[str, Any] = {}
+# The webhook routes (lead and webhooks:manage) and event type -> pydantic model of its payload.
+from chalicelib.domain.webhooks import WEBHOOK_EVENTS as webhook_events, openapi_routes  # noqa: E402
+
+DESCRIBED.update(openapi_routes())
 
 
 def _described_routes(app: Any):

@@ -282,3 +282,50 @@ def check_addresses(addresses: list[str], *, allow_loopback: bool) -> list[str]:
             raise UnsafeUrl("The URL must point to a public internet address, not a private, loopback or "
                             "link-local one.")
     return addresses
+
+
+# -- for the OpenAPI description (api/openapi.py) ------------------------------------------------
+# Models its description names, and its entries for the webhook routes: each for the
+# lead (/venues/...) and for an API key with webhooks:manage (/v1/venues/...).
+OPENAPI_MODELS: dict[str, type[Model]] = {
+    "NewEndpoint": NewEndpoint, "EndpointChange": EndpointChange, "SecretRotation": SecretRotation,
+    "Replay": Replay, "Endpoint": Endpoint, "EndpointWithSecret": EndpointWithSecret, "Delivery": Delivery}
+
+
+def openapi_routes() -> dict[tuple[str, str], dict[str, Any]]:
+    def ref(name: str) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def listed(key: str, name: str) -> dict[str, Any]:
+        return {"type": "object", "required": [key], "properties": {key: {"type": "array", "items": ref(name)}}}
+
+    queued = {"type": "object", "properties": {"delivery_id": {"type": "string"}}}
+    base = "/venues/{venue}/webhooks"
+    routes = {
+        ("GET", base + "/endpoints"): {"summary": "The venue's webhook endpoints (never their secrets)",
+                                       "response": listed("endpoints", "Endpoint")},
+        ("POST", base + "/endpoints"): {
+            "summary": "Register a webhook endpoint (the whsec_ secret is shown once)", "request": "NewEndpoint",
+            "response": ref("EndpointWithSecret"), "status": "201",
+            "request_example": {"url": "https://crm.example.be/hooks/loket", "description": "CRM",
+                                "event_types": ["order.paid", "order.cancelled"]}},
+        ("PATCH", base + "/endpoints/{endpoint_id}"): {"summary": "Change an endpoint", "request": "EndpointChange",
+                                                       "response": ref("Endpoint"), "status": "200"},
+        ("DELETE", base + "/endpoints/{endpoint_id}"): {"summary": "Delete an endpoint",
+                                                        "response": {"type": "object"}},
+        ("POST", base + "/endpoints/{endpoint_id}/rotate-secret"): {
+            "summary": "A new secret (shown once); the old one signs too until the overlap ends",
+            "request": "SecretRotation", "response": ref("EndpointWithSecret"), "status": "200"},
+        ("POST", base + "/endpoints/{endpoint_id}/ping"): {"summary": "Queue a webhook.ping to this endpoint",
+                                                           "response": queued, "status": "202"},
+        ("GET", base + "/deliveries"): {
+            "summary": "The delivery log, newest first",
+            "query": {"endpoint_id": {"type": "string"},
+                      "status": {"type": "string", "enum": ["succeeded", "retrying", "failed", "dead"]}},
+            "response": listed("deliveries", "Delivery")},
+        ("POST", base + "/deliveries/{delivery_id}/resend"): {"summary": "Send one delivery's event again",
+                                                              "response": queued, "status": "202"},
+        ("POST", base + "/replay"): {"summary": "Send again every kept event of a time range to one endpoint",
+                                     "request": "Replay", "status": "202", "response": {"type": "object"}},
+    }
+    return {**routes, **{(method, "/v1" + path): info for (method, path), info in routes.items()}}

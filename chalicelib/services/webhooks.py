@@ -328,11 +328,12 @@ def resend(store: Any, delivery: str, now: datetime | None = None) -> dict[str, 
 def replay(store: Any, request: rules.Replay, now: datetime | None = None) -> dict[str, Any]:
     """Every kept event of the range that the endpoint subscribes to, sent again."""
     now = now or utcnow()
-    if request.until <= request.since:
+    # Without an offset a time is taken as UTC.
+    since, until = (t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (request.since, request.until))
+    if until <= since:
         raise InvalidInput("'until' must be after 'since'.")
     webhooks = _store(store)
     endpoint = _endpoint(webhooks, request.endpoint_id)
-    since, until = (t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in (request.since, request.until))
     events = [e for e in webhooks.events_between(since.astimezone(timezone.utc), until.astimezone(timezone.utc))
               if rules.subscribed(endpoint["event_types"], e["type"])]
     ids = [_queue_delivery(webhooks, e, endpoint["endpoint_id"], now) for e in events]
