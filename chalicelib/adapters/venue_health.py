@@ -19,6 +19,15 @@ QUEUE_KINDS = {"webhooks": "loket-{stage}-venue-{venue}-webhooks",
                "onsale_dead_letters": "loket-{stage}-venue-{venue}-onsale-dlq.fifo"}
 
 
+def venue_of_queue(queue_arn: str, stage: str, kind: str) -> str:
+    """The venue whose queue of `kind` (a key of QUEUE_KINDS) an event source ARN names."""
+    name = queue_arn.rsplit(":", 1)[-1]
+    prefix, suffix = QUEUE_KINDS[kind].format(stage=stage, venue="\0").split("\0")
+    if not (name.startswith(prefix) and name.endswith(suffix) and len(name) > len(prefix) + len(suffix)):
+        raise ValueError(f"not a venue's {kind} queue: {name}")
+    return name[len(prefix):-len(suffix)]
+
+
 def queue_depths(session: Any, stage: str, venue: str) -> dict[str, dict[str, int]]:
     """Waiting and in-flight messages of each of the venue's own queues."""
     sqs = session.client("sqs")

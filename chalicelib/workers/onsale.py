@@ -25,11 +25,9 @@ INLET_MARGIN_MS = 3000
 
 
 def venue_of_queue(queue_arn: str) -> str:
-    name = queue_arn.rsplit(":", 1)[-1]
-    prefix, suffix = f"loket-{get_settings().stage}-venue-", "-onsale.fifo"
-    if not (name.startswith(prefix) and name.endswith(suffix)):
-        raise ValueError(f"not an on-sale queue: {name}")
-    return name[len(prefix):-len(suffix)]
+    from chalicelib.adapters.venue_health import venue_of_queue
+
+    return venue_of_queue(queue_arn, get_settings().stage, "onsale")
 
 
 def _record(record: dict[str, Any]) -> dict[str, Any]:

@@ -11,17 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import bootstrap
+from chalicelib.adapters import venue_health
 from chalicelib.observability import logger
 from chalicelib.services import webhooks as service
 from chalicelib.settings import get_settings
 
 
 def venue_of_queue(queue_arn: str) -> str:
-    name = queue_arn.rsplit(":", 1)[-1]
-    prefix, suffix = f"loket-{get_settings().stage}-venue-", "-webhooks"
-    if not (name.startswith(prefix) and name.endswith(suffix)):
-        raise ValueError(f"not a webhook queue: {name}")
-    return name[len(prefix):-len(suffix)]
+    return venue_health.venue_of_queue(queue_arn, get_settings().stage, "webhooks")
 
 
 def handle(event: dict[str, Any], context: Any = None, now: datetime | None = None) -> dict[str, Any]:
