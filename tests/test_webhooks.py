@@ -11,6 +11,7 @@ import json
 import statistics
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -266,6 +267,18 @@ def test_the_sale_path_emits_its_events_with_the_resources(api, venues, receiver
     assert paid["order_id"] == order_id and paid["status"] == "paid" and paid["lines"][0]["quantity"] == 2
     assert "an.peeters@example.be" not in json.dumps(received)  # orders as the API shows them: no buyer
     assert by_type["performance.sold_out"][0]["performance"]["performance_id"] == event["performance_id"]
+
+    # At the door: one ticket.checked_in per ticket, however often it is scanned.
+    code = bought["basket"]["orders"][0]["tickets"][0]["code"]
+    for _ in range(2):
+        api.call("POST", "/venues/stadsloket/tickets/check", {
+            "code": code, "performance_id": event["performance_id"], "door": "Hoofdingang",
+            "nonce": uuid.uuid4().hex, "scanned_at": datetime.now(timezone.utc).isoformat()},
+            token=api.token("stadsloket-kassa"))
+    run_queue("stadsloket", datetime.now(timezone.utc))
+    admitted = [verified(secret, r)["data"] for r in receiver.requests[len(received):]]
+    assert [a["ticket"]["result"] for a in admitted] == ["valid"]
+    assert admitted[0]["ticket"]["performance_id"] == event["performance_id"]
 
 
 def test_an_event_the_queue_refused_is_sent_by_the_sweep(api, venues, receivers, monkeypatch):

@@ -105,8 +105,7 @@ def scan(store: VenueStore, scan: Scan, *, now: datetime | None = None) -> dict[
     """One online scan: the answer if admitted, else the refusal as a problem."""
     answer = judge(store, scan, now=now)
     result = answer["result"]
-    if result == "valid" and "duplicate" not in answer:
-        webhooks.emit_safely(store, "ticket.checked_in", {"ticket": answer}, answer["ticket_id"])
+    _announce_admission(store, answer)
     if result == "invalid":
         extensions = {k: v for k, v in answer.items() if k != "result"}
         if answer["reason"] == "unknown":
@@ -127,7 +126,16 @@ def sync(store: VenueStore, batch: OfflineScans, *, now: datetime | None = None)
                            errors=[{"field": f"scans.{i}.scanned_at", "message": "too old or in the future",
                                     "code": "scan_time_out_of_range"} for i in stale])
     ordered = sorted(batch.scans, key=lambda s: s.scanned_at)
-    return {"results": [judge(store, s, now=now, offline=True) for s in ordered]}
+    results = [judge(store, s, now=now, offline=True) for s in ordered]
+    for answer in results:
+        _announce_admission(store, answer)
+    return {"results": results}
+
+
+def _announce_admission(store: VenueStore, answer: dict[str, Any]) -> None:
+    """ticket.checked_in for the venue's integrations, once per ticket (its id is the ticket's)."""
+    if answer["result"] == "valid":
+        webhooks.emit_safely(store, "ticket.checked_in", {"ticket": answer}, answer["ticket_id"])
 
 
 def check_ins(store: VenueStore, performance_id: str) -> dict[str, Any]:
