@@ -281,6 +281,36 @@ def test_the_sale_path_emits_its_events_with_the_resources(api, venues, receiver
     assert admitted[0]["ticket"]["performance_id"] == event["performance_id"]
 
 
+def test_a_counter_cancel_and_an_event_change_are_announced(api, venues, receivers):
+    receiver = receivers()
+    secret = endpoint(api, "stadsloket", receiver.url, event_types=["order.cancelled", "order.refunded",
+                                                                     "event.updated"])["secret"]
+    clerk, lead = api.token("stadsloket-kassa"), api.token("stadsloket-lead")
+    event = api.new_event("stadsloket", capacity=10, days=10)
+    if api.call("GET", "/venues/stadsloket/box-office/shift", token=clerk).data["shift"] is None:
+        assert api.call("POST", "/venues/stadsloket/box-office/shift", {"float": 10000}, token=clerk).status_code == 201
+    sale = api.call("POST", "/venues/stadsloket/box-office/sales", {
+        "event_id": event["event_id"], "performance_id": event["performance_id"],
+        "tickets": [{"price_type": "normaal", "quantity": 2}], "method": "cash"}, token=clerk,
+        headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert sale.status_code == 201, sale.data
+    order_id = sale.data["order_id"]
+    cancelled = api.call("POST", f"/venues/stadsloket/box-office/orders/{order_id}/cancel", token=clerk)
+    assert cancelled.status_code == 200, cancelled.data
+    changed = api.call("PUT", f"/venues/stadsloket/events/{event['event_id']}", {
+        "title": "Nieuwe titel", "hall": "Grote zaal",
+        "price_types": [{"code": "normaal", "label": "Normaal", "amount": 2500}]}, token=lead)
+    assert changed.status_code == 200, changed.data
+    run_queue("stadsloket", datetime.now(timezone.utc))
+
+    received = {p["type"]: p["data"] for p in (verified(secret, r) for r in receiver.requests)}
+    assert set(received) == {"order.cancelled", "order.refunded", "event.updated"}
+    assert received["order.cancelled"]["order"]["order_id"] == order_id
+    assert received["order.cancelled"]["order"]["status"] == "cancelled"
+    assert received["order.refunded"]["refunded"] == 5000
+    assert received["event.updated"]["event"]["title"] == "Nieuwe titel"
+
+
 def test_an_event_the_queue_refused_is_sent_by_the_sweep(api, venues, receivers, monkeypatch):
     receiver = receivers()
     endpoint(api, "stadsloket", receiver.url)
