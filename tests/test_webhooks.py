@@ -311,6 +311,21 @@ def test_a_counter_cancel_and_an_event_change_are_announced(api, venues, receive
     assert received["event.updated"]["event"]["title"] == "Nieuwe titel"
 
 
+def test_an_erasure_is_announced_as_customer_anonymized(api, venues, receivers):
+    receiver = receivers()
+    secret = endpoint(api, "stadsloket", receiver.url, event_types=["customer.anonymized"])["secret"]
+    email = f"wis.mij.{uuid.uuid4().hex[:6]}@example.be"
+    order_id = api.buy(api.new_event("stadsloket"), email=email)["basket"]["orders"][0]["order_id"]
+    erased = api.call("POST", "/venues/stadsloket/privacy/erasures",
+                      {"email": email, "confirm": True, "reason": "asked by the buyer"},
+                      token=api.token("stadsloket-lead"))
+    assert erased.status_code == 200, erased.data
+    run_queue("stadsloket", datetime.now(timezone.utc))
+    [announced] = [verified(secret, r) for r in receiver.requests]
+    assert announced["type"] == "customer.anonymized" and announced["data"]["order_ids"] == [order_id]
+    assert email not in json.dumps(announced)
+
+
 def test_an_event_the_queue_refused_is_sent_by_the_sweep(api, venues, receivers, monkeypatch):
     receiver = receivers()
     endpoint(api, "stadsloket", receiver.url)
