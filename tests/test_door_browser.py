@@ -25,6 +25,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from local.demo import DEMO_PASSWORD
 from tests.browser_site import CHROMIUM_ARGS
+from waiting import until
 
 VENUE = "concertzaal"
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,14 +69,14 @@ def _buy(site, event: dict, performance_id: str, quantity: int) -> list[str]:
     assert checkout.status_code == 201, checkout.text
     paid = requests.post(checkout.json()["checkout_url"] + "/complete", allow_redirects=False, timeout=10)
     assert paid.status_code == 303, paid.text
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def paid_basket():
         basket = requests.get(site.url(f"/api/baskets/{checkout.json()['basket_id']}"), timeout=10,
                               headers={"X-Basket-Token": checkout.json()["basket_token"]}).json()
-        if basket["status"] == "paid":
-            return [t["code"] for t in basket["orders"][0]["tickets"]]
-        time.sleep(0.1)
-    raise AssertionError(f"the order was not paid within 30 s: {basket}")
+        return basket if basket["status"] == "paid" else None
+
+    basket = until(paid_basket, "the order paid", seconds=30)
+    return [t["code"] for t in basket["orders"][0]["tickets"]]
 
 
 def _door_list(site, token: str, performance_id: str) -> dict:

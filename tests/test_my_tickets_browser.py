@@ -5,12 +5,12 @@ the same tickets, and the link does not work a second time."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from contextlib import contextmanager
 
 import requests
 from axe_playwright_python.sync_playwright import Axe
+from waiting import until
 
 LINK = re.compile(r"https?://\S+/my-tickets\.html\?lang=\w+#link=[A-Za-z0-9_-]+")
 
@@ -18,12 +18,15 @@ LINK = re.compile(r"https?://\S+/my-tickets\.html\?lang=\w+#link=[A-Za-z0-9_-]+"
 def _link_from_the_outbox(page, site, to: str, artifacts, timeout: float = 30) -> str:
     """As a tester follows it: the local /outbox page, the mail to `to`, the link in its text."""
     row = page.locator("tr", has_text=to).filter(has_text="Your tickets at Loket Brugge")
-    deadline = time.monotonic() + timeout
     page.goto(site.url("/outbox"))
-    while row.count() == 0:
-        assert time.monotonic() < deadline, f"no link mail to {to} in the outbox within {timeout} s"
-        time.sleep(0.2)  # polling the outbox until the mail is there, with a deadline
+
+    def listed() -> bool:
+        if row.count():
+            return True
         page.reload()
+        return False
+
+    until(listed, f"a link mail to {to} in the outbox", seconds=timeout, every=0.2)
     row.first.get_by_role("link").click()
     page.wait_for_selector("pre")
     page.screenshot(path=str(artifacts / "3-outbox-mail.png"), full_page=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import requests
 
 from tests.test_storefront_browser import _axe
+from waiting import until
 
 VENUE = "concertzaal"
 LEAD_PAGES = ["events.html", "event-edit.html", "sales.html", "orders.html", "people.html"]
@@ -34,16 +34,6 @@ def _confirm(page, button: str) -> None:
     page.click(button)
     page.wait_for_selector("dialog[open] #confirm-yes")
     page.click("#confirm-yes")
-
-
-def _until(condition, what: str, seconds: float = 5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 def _in_catalogue(site, event_id: str) -> bool:
@@ -105,7 +95,7 @@ def test_a_lead_makes_publishes_reprices_and_unpublishes_an_event(site, browser,
         page.fill("#price-amount-0", "15")
         page.click("#save")
         page.wait_for_selector("#message.message-success")
-        shown = _until(lambda: (buyer.reload(), buyer.wait_for_selector("#booking:not([hidden])"),
+        shown = until(lambda: (buyer.reload(), buyer.wait_for_selector("#booking:not([hidden])"),
                                 "15,00" in buyer.inner_text("#booking"))[-1], "the new price on the event page")
         assert shown
         buyer.goto(site.url("/basket.html"))
@@ -116,7 +106,7 @@ def test_a_lead_makes_publishes_reprices_and_unpublishes_an_event(site, browser,
         _confirm(page, "#unpublish")
         page.wait_for_selector("#publish")
         assert page.text_content("#status") == "Niet gepubliceerd"
-        _until(lambda: not _in_catalogue(site, event_id), "the event gone from the catalogue")
+        until(lambda: not _in_catalogue(site, event_id), "the event gone from the catalogue")
         assert requests.get(site.url(f"/catalogue/events/{VENUE}/{event_id}.json"), timeout=10).status_code in (403, 404)
     finally:
         context.close()

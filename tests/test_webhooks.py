@@ -24,6 +24,7 @@ from chalicelib.domain import webhooks as rules
 from chalicelib.services import webhooks as service
 from chalicelib.workers import webhooks as worker
 from local.runner import consume_webhooks, drain, webhook_queue_url
+from waiting import until
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -484,9 +485,8 @@ def _delays(api, venues, receivers, failing_neighbour: bool) -> list[float]:
             for venue in reversed(venues):  # the failing venue's events go first
                 event_id = order_paid(venue, f"ord_bulk_{failing_neighbour}_{n}", at=datetime.now(timezone.utc))
                 sent[event_id] = time.monotonic()
-        deadline = time.monotonic() + 30
-        while sum(len(r.requests) for r in healthy.values()) < 2 * EVENTS_PER_VENUE and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(lambda: sum(len(r.requests) for r in healthy.values()) >= 2 * EVENTS_PER_VENUE,
+              "every healthy venue's events delivered", seconds=30, every=0.05)
     finally:
         stopping.set()
         for consumer in consumers:
