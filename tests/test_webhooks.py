@@ -36,6 +36,7 @@ class Receiver:
     def __init__(self, answers=None, hang: float = 0.0) -> None:
         self.answers = list(answers or [])
         self.hang = hang
+        self.closed = threading.Event()  # a hanging answer ends when the test is done with the receiver
         self.requests: list[dict] = []
         receiver = self
 
@@ -44,8 +45,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append({"headers": dict(self.headers), "body": body.decode(),
                                           "arrived": time.monotonic()})
-                if receiver.hang:
-                    time.sleep(receiver.hang)
+                if receiver.hang:  # an endpoint that answers after the sender's timeout (or never)
+                    receiver.closed.wait(receiver.hang)
                 status, headers, text = receiver.answers.pop(0) if receiver.answers else (200, {}, "ok")
                 self.send_response(status)
                 for name, value in headers.items():
@@ -62,6 +63,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/loket"
 
     def close(self) -> None:
+        self.closed.set()
         self.server.shutdown()
         self.server.server_close()
 
