@@ -13,8 +13,11 @@ and the inlet, the catalogue bucket. What stands in for what:
   Gateway proxy event through chalice's own LocalGateway.
 - CloudFront: the waiting page's status file is read from the bucket at most
   once a second per performance and shared, as an edge cache with max-age=1.
-- The event source mapping and EventBridge: one consumer thread per venue
-  drains its on-sale queue; the inlet ticks every INLET_SECONDS.
+- The event source mapping and EventBridge: local/runner.py's consumers
+  (two per venue's on-sale queue, more while batches come back full) and the
+  inlet, every INLET_SECONDS, in a process of their own: in AWS the workers
+  are Lambda instances of their own, and sharing one interpreter lock with
+  the 24 API threads would make every worker step wait behind joins.
 
 Buyers arrive uniformly within the window, half before the opening (the
 pre-queue), want 1-4 tickets, and 20% cancel their hold right after getting
@@ -228,21 +231,86 @@ class OnSaleRun:
                 self.wake.clear()
 
 
+class Workers:
+    """The queue consumers and the inlet in a child process (`python -m
+    bench.onsale workers QUEUE_URL`), with the stack's environment. It counts
+    its own AWS calls and worker invocations between `mark` and `stop`."""
+
+    def __init__(self, payment_events_queue_url: str) -> None:
+        import os
+        import subprocess
+
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.onsale", "workers", payment_events_queue_url],
+                                        cwd=ROOT, env=dict(os.environ), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        assert self.process.stdout.readline().strip() == "ready"
+
+    def mark(self) -> None:
+        self.process.stdin.write("mark\n")
+        self.process.stdin.flush()
+
+    def stop(self) -> dict[str, Any]:
+        self.process.stdin.write("stop\n")
+        self.process.stdin.flush()
+        report = json.loads(self.process.stdout.readline())
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+        return report
+
+
+def serve_workers(payment_events_queue_url: str) -> None:
+    """The child's side of Workers: answers on its own copy of stdout, while
+    the workers' log lines (written to stdout, as in Lambda) go to stderr."""
+    import os
+
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.path.insert(0, str(ROOT))
+    import app as chalice_app
+    from local.runner import Runner
+
+    calls = Calls()
+    calls.install()
+    invocations = Counter()
+    original_worker = chalice_app.onsale_worker
+
+    def counted_worker(event: dict, context: Any) -> Any:
+        invocations["onsale_worker"] += 1
+        return original_worker(event, context)
+
+    chalice_app.onsale_worker = counted_worker
+    runner = Runner(payment_events_queue_url, schedule_seconds=3600, inlet_seconds=INLET_SECONDS).start()
+    print("ready", file=answers, flush=True)
+    marked: tuple[Counter, int, int] = (Counter(), 0, 0)
+    for command in sys.stdin:
+        if command.strip() == "mark":
+            counts, units = calls.snapshot()
+            marked = (counts, units, invocations["onsale_worker"])
+        elif command.strip() == "stop":
+            counts, units = calls.snapshot()
+            runner.stop()
+            delta = counts - marked[0]
+            print(json.dumps({"calls": [[service, op, n] for (service, op), n in delta.items()],
+                              "write_units": units - marked[1],
+                              "onsale_worker_invocations": invocations["onsale_worker"] - marked[2]}),
+                  file=answers, flush=True)
+            return
+
+
 def main(size: str = "quick", out: Path = RESULTS) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from local import demo, stack as local_stack
-    from local.runner import Runner
 
     stack = local_stack.start(moto_in_own_process=True)
     try:
         demo.seed()
         stack.configure_faults("off")
-        return _measure(size, stack, Runner, out)
+        return _measure(size, stack, out)
     finally:
         stack.stop()
 
 
-def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, Any]:
+def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
     import app as chalice_app
     from chalicelib import bootstrap
     from chalicelib.adapters import aws
@@ -254,15 +322,6 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
     calls = Calls()
     calls.install()
     api = Lambda(chalice_app)
-    worker_invocations = Counter()
-    original_worker = chalice_app.onsale_worker
-
-    class CountedWorker:
-        def __call__(self, event: dict, context: Any) -> Any:
-            worker_invocations["onsale_worker"] += 1
-            return original_worker(event, context)
-
-    chalice_app.onsale_worker = CountedWorker()
 
     # The hall on sale, and a normal performance at each other venue.
     network = bootstrap.network()
@@ -288,8 +347,7 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
                      OnSaleSettings(opens_at=opens_at_wall, admit_per_second=ADMIT_PER_SECOND, max_tickets_per_buyer=4))
     catalogue.publish_venue(network, store)
 
-    runner = runner_class(stack.outputs["PaymentEventsQueueUrl"], schedule_seconds=3600, inlet_seconds=INLET_SECONDS)
-    runner.start()
+    workers = Workers(stack.outputs["PaymentEventsQueueUrl"])
     s3 = aws.client("s3")
     status = EdgeCache(s3, stack.outputs["SiteBucketName"],
                        f"catalogue/{onsale.status_path(ONSALE_VENUE, performance.performance_id)}")
@@ -399,6 +457,7 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
         run.at(time.monotonic() + 1.0, lambda: poll(buyer))
 
     calls_before, units_before = calls.snapshot()
+    workers.mark()
     invocations_before = api.invocations
     for buyer in buyers:
         run.at(buyer.arrive_at, lambda b=buyer: join(b))
@@ -435,7 +494,9 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
     other_stop.set()
     others_thread.join(timeout=5)
     calls_after, units_after = calls.snapshot()
-    runner.stop()
+    worker_report = workers.stop()
+    calls_after.update({(service, op): n for service, op, n in worker_report["calls"]})
+    units_after += worker_report["write_units"]
     api.pool.shutdown(wait=True)
 
     final = bootstrap.worker_store(ONSALE_VENUE).get_performance(event.event_id, performance.performance_id)
@@ -448,7 +509,7 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
     dynamodb = sum(v for (service, _), v in delta.items() if service == "dynamodb")
     sqs = sum(v for (service, _), v in delta.items() if service == "sqs")
     s3_puts = delta.get(("s3", "PutObject"), 0)
-    lambda_invocations = (api.invocations - invocations_before) + worker_invocations["onsale_worker"] \
+    lambda_invocations = (api.invocations - invocations_before) + worker_report["onsale_worker_invocations"] \
         + (ended - opens_at) / 60  # the inlet: one invocation per minute in AWS
     write_units = units_after - units_before
     reads = dynamodb - sum(v for (service, op), v in delta.items() if service == "dynamodb" and op in DYNAMODB_WRITES)
@@ -468,8 +529,9 @@ def _measure(size: str, stack: Any, runner_class: Any, out: Path) -> dict[str, A
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "how": ("moto in its own process (IAM enforced, no injected faults); API handler invoked in-process by "
                 f"{LAMBDA_CONCURRENCY} threads as warm Lambda instances (chalice local's HTTP server would be the "
-                f"bottleneck); one on-sale consumer per venue; inlet every {INLET_SECONDS} s; status file cached 1 s "
-                "as at the edge; 2 cores"),
+                f"bottleneck); the queue consumers (2-10 per venue's on-sale queue, scaling with full batches) and the "
+                f"inlet (every {INLET_SECONDS} s) in a process of their own, as Lambda instances of their own; status "
+                "file cached 1 s as at the edge; 2 cores"),
         "capacity": spec["capacity"],
         "buyers": spec["buyers"],
         "arrival_window_s": spec["window_s"],
@@ -576,6 +638,9 @@ def write_summary(results: dict[str, Any], path: Path) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["workers"]:
+        serve_workers(sys.argv[2])
+        sys.exit(0)
     chosen = sys.argv[1] if len(sys.argv) > 1 else "quick"
     target = Path(sys.argv[2]) if len(sys.argv) > 2 else RESULTS
     print(json.dumps(main(chosen, target), indent=2))

@@ -33,12 +33,13 @@ class _Context:
         return 60_000
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=256)  # every venue has several queues: a small cache would ask again on every poll
 def _queue_arn(queue_url: str) -> str:
     return aws.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: int = 0, max_batches: int = 100) -> int:
+def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: int = 0, max_batches: int = 100,
+          on_full_batch: Callable[[], None] | None = None) -> int:
     """Deliver queued messages in batches of 10 until the queue is empty.
     Messages reported as failed stay in the queue (and reach the DLQ after
     maxReceiveCount), exactly as with ReportBatchItemFailures."""
@@ -50,6 +51,8 @@ def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: 
                                        AttributeNames=["All"]).get("Messages", [])
         if not messages:
             return handled
+        if on_full_batch and len(messages) == 10:
+            on_full_batch()
         result = handler(_lambda_event(queue_arn, messages), _Context(queue_url.rsplit("/", 1)[-1])) or {}
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -60,9 +63,14 @@ def drain(queue_url: str, handler: Callable[[dict, Any], Any], *, wait_seconds: 
     return handled
 
 
+# An event source mapping on a FIFO queue scales its pollers with the message
+# groups that have work (up to its maximum concurrency): two always, more
+# while batches come back full, each extra one leaving when it finds nothing.
 ONSALE_POLLERS = 2
+ONSALE_MAX_POLLERS = 10
 
 
+@lru_cache(maxsize=256)
 def webhook_queue_url(venue: str) -> str:
     from chalicelib.adapters.webhook_store import WebhookStore
     from chalicelib.settings import get_settings
@@ -107,6 +115,8 @@ class Runner:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.onsale_consumers: dict[str, list[threading.Thread]] = {}
+        self.extra_pollers: dict[str, int] = {}
+        self.pollers_lock = threading.Lock()
 
     def start(self) -> "Runner":
         for target in (self._consume, self._schedule, self._inlet):
@@ -139,17 +149,32 @@ class Runner:
                     return
                 logger.exception("local on-sale inlet failed")
 
-    def _consume_onsale(self, venue: str) -> None:
+    def _consume_onsale(self, venue: str, extra: bool = False) -> None:
         import app
 
-        while not self.stopping.is_set():
-            try:
-                drain(onsale_queue_url(venue), app.onsale_worker, wait_seconds=1)
-            except Exception:
-                if self.stopping.is_set():
-                    return  # the stack is stopping under us
-                logger.exception("local on-sale consumer failed", extra={"venue": venue})
-                self.stopping.wait(2)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    handled = drain(onsale_queue_url(venue), app.onsale_worker, wait_seconds=0 if extra else 1,
+                                    on_full_batch=lambda: self._add_onsale_poller(venue))
+                    if extra and not handled:
+                        return
+                except Exception:
+                    if self.stopping.is_set():
+                        return  # the stack is stopping under us
+                    logger.exception("local on-sale consumer failed", extra={"venue": venue})
+                    self.stopping.wait(2)
+        finally:
+            if extra:
+                with self.pollers_lock:
+                    self.extra_pollers[venue] -= 1
+
+    def _add_onsale_poller(self, venue: str) -> None:
+        with self.pollers_lock:
+            if self.extra_pollers.get(venue, 0) >= ONSALE_MAX_POLLERS - ONSALE_POLLERS:
+                return
+            self.extra_pollers[venue] = self.extra_pollers.get(venue, 0) + 1
+        self._thread(self._consume_onsale, venue, True)
 
     def _consume(self) -> None:
         import app

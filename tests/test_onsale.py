@@ -204,6 +204,41 @@ def test_one_place_in_line_per_buyer_and_a_retried_join_keeps_it(api):
     assert too_many.status_code == 422
 
 
+def test_a_join_that_reaches_its_pre_queue_lane_after_the_opening_goes_to_the_end_of_the_line(api):
+    """The pre-queue is spread over lanes (message groups) that close at the
+    opening; a join the API took just before the opening but that its lane
+    only delivers after the lane closed missed the draw: it is placed after
+    the arrivals the line has numbered by then, and nobody is lost."""
+    from chalicelib.domain.onsale import JoinRequest
+    from chalicelib.services import onsale as waiting_room
+
+    event = open_onsale(api, capacity=100)
+    early = [Buyer(api, event, 1) for _ in range(10)]
+    for buyer in early:
+        assert buyer.join().status_code == 202
+    opens_at = _now()
+    assert set_onsale(api, event, opens_at).status_code == 200
+    on_time = Buyer(api, event, 1)
+    assert on_time.join().status_code == 202
+    run_line(api)  # every lane closed, the pre-queue drawn, the on-time arrival numbered
+    onsale = bootstrap.onsale(bootstrap.worker_store(VENUE))
+    late = waiting_room.join(onsale, event["event_id"], event["performance_id"],
+                             JoinRequest(tickets=[{"price_type": "normaal", "quantity": 1}]), "late-buyer-session",
+                             now=opens_at - timedelta(milliseconds=1))
+    after = Buyer(api, event, 1)
+    run_line(api)
+    assert after.join().status_code == 202
+    run_line(api)
+    for buyer in early + [on_time, after]:
+        buyer.look()
+    assert sorted(b.status["position"] for b in early) == list(range(1, 11)), "the draw: everyone on time"
+    assert on_time.status["position"] == 11
+    late_entry = onsale.entry(late["entry_id"])
+    assert late_entry["seq"] == 2 and late_entry["state"] == "held", "after the line's arrivals by then"
+    assert after.status["position"] == 13
+    assert all(b.status["state"] == "held" for b in early + [on_time, after])
+
+
 @pytest.mark.parametrize("redeliveries", [2])
 def test_a_redelivered_batch_never_reserves_twice(api, redeliveries):
     event = open_onsale(api, capacity=50)
@@ -214,6 +249,8 @@ def test_a_redelivered_batch_never_reserves_twice(api, redeliveries):
     onsale = bootstrap.onsale(bootstrap.worker_store(VENUE))
     url = onsale_queue_url(VENUE)
     drain(url, api.app.onsale_worker)  # numbered
+    onsale_worker.tick_all(seconds=1.0)  # the opening: a marker into every pre-queue lane
+    drain(url, api.app.onsale_worker)  # the lanes close, the (empty) pre-queue is drawn
     # capture the admitted batch as SQS would deliver it, then deliver it again and again
     from chalicelib.services import onsale as waiting_room
 

@@ -1,7 +1,9 @@
 """The waiting room's rules as plain functions (chalicelib/domain/onsale.py):
 no AWS, no clock."""
 
-from datetime import datetime, timezone
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 from chalicelib.domain import onsale as rules, tokens
 
@@ -55,10 +57,17 @@ def test_the_pre_queue_is_ordered_by_the_draws_fixed_at_arrival():
     assert order == rules.draw_order(list(reversed(arrivals))), "the same draws give the same order"
 
 
-def test_pre_queue_is_what_the_queue_accepted_before_opening():
+def test_pre_queue_is_who_joined_before_opening_spread_over_lanes_by_entry():
     opens = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
-    ms = int(opens.timestamp() * 1000)
-    assert rules.is_pre_queue(ms - 1, opens) and not rules.is_pre_queue(ms, opens)
+    assert rules.is_pre_queue(opens - timedelta(milliseconds=1), opens) and not rules.is_pre_queue(opens, opens)
+    lanes = Counter(rules.pre_queue_lane(uuid.uuid4().hex) for _ in range(800))
+    assert set(lanes) == set(range(rules.PRE_QUEUE_LANES)) and min(lanes.values()) > 50, lanes
+
+
+def test_after_the_draw_later_arrivals_follow_the_whole_pre_queue():
+    assert rules.line_position({"position": 7}, None) == 7, "a drawn place"
+    assert rules.line_position({"seq": 3}, None) is None, "not known before the draw"
+    assert rules.line_position({"seq": 3}, 120) == 123
 
 
 def test_a_queue_token_is_bound_to_its_entry_buyer_and_expiry():

@@ -4,12 +4,17 @@ reached with the venue's credentials only.
 
 Items (docs/onsale.md):
   QUEUE#{perf} / STATE             the on-sale's settings and counters: joined (places
-                                   numbered), serving (last admitted place), admitted_demand
+                                   numbered), arrived_after (of which joined after opening),
+                                   pre_count (the drawn pre-queue), pre_lanes_closed,
+                                   serving (last admitted place), admitted_demand
                                    and served_demand (places asked by admitted / served
                                    buyers), shuffled; gsi1 ONSALES/{opens_at}
-  QENTRY#{entry} / QENTRY          a buyer's place: position, state, hold id or refusal
-  QPOS#{perf}#{position} / QPOS    who holds a place, so the inlet reads the line in order
-                                   by key (every place its own partition: no hot key)
+  QENTRY#{entry} / QENTRY          a buyer's place: position (drawn) or seq (after opening),
+                                   state, hold id or refusal
+  QPOS#{perf}#{position} / QPOS    who holds a drawn place, so the inlet reads the line in
+                                   order by key (every place its own partition: no hot key)
+  QAFTER#{perf}#{seq} / QPOS       the same for the seq-th arrival after opening; its place
+                                   in the whole line is pre_count + seq
   QPRE#{perf}#{shard} / {draw}#{entry}  the pre-queue, in the order of each arrival's draw
 Only counters on STATE and the performance's capacity are shared items, and
 each is written once per batch, never once per buyer.
@@ -31,8 +36,13 @@ from chalicelib.domain.model import Hold, OnSaleSettings
 from chalicelib.domain.onsale import PRE_QUEUE_SHARDS, Decision, EntryState, Reason
 
 ONSALES_INDEX_KEY = "ONSALES"
-ARRIVE_GROUP = "arrive#"
+ARRIVE_GROUP = "arrive#"  # + perf: joins after opening, in queue order
+PRE_GROUP = "pre#"  # + perf#lane: joins before opening (their order is drawn)
 RESERVE_GROUP = "reserve#"
+
+
+def pre_group(performance_id: str, lane: int) -> str:
+    return f"{PRE_GROUP}{performance_id}#{lane}"
 
 
 def _iso(moment: datetime) -> str:
@@ -67,6 +77,7 @@ class OnSaleStore:
                 "UpdateExpression": "SET opens_at = :o, admit_per_second = :r, max_tickets_per_buyer = :m, "
                                     "event_id = :e, performance_id = :p, gsi1pk = :g, gsi1sk = :o, "
                                     "joined = if_not_exists(joined, :zero), serving = if_not_exists(serving, :zero), "
+                                    "arrived_after = if_not_exists(arrived_after, :zero), "
                                     "admitted_demand = if_not_exists(admitted_demand, :zero), "
                                     "served_demand = if_not_exists(served_demand, :zero), "
                                     "admitted_entries = if_not_exists(admitted_entries, :zero), "
@@ -88,11 +99,15 @@ class OnSaleStore:
     # -- joining --------------------------------------------------------------------
     def send(self, group: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """Messages (deduplication id, body) into one message group, in order."""
+        self.send_to_groups([(group, dedup, body) for dedup, body in messages])
+
+    def send_to_groups(self, messages: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Messages (group, deduplication id, body), in order within each group."""
         for start in range(0, len(messages), 10):
             chunk = messages[start:start + 10]
             answer = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=[
                 {"Id": str(i), "MessageBody": json.dumps(body, separators=(",", ":")), "MessageGroupId": group,
-                 "MessageDeduplicationId": dedup} for i, (dedup, body) in enumerate(chunk)])
+                 "MessageDeduplicationId": dedup} for i, (group, dedup, body) in enumerate(chunk)])
             if answer.get("Failed"):
                 # FIFO keeps order only if nothing after a failure goes ahead: stop here, the caller retries.
                 raise RuntimeError(f"SQS refused {len(answer['Failed'])} of {len(chunk)} on-sale messages")
@@ -112,27 +127,30 @@ class OnSaleStore:
         found = {wanted[(item["pk"], item["sk"])]: item for item in self._batch_get([key(*k) for k in wanted])}
         return found.get("entry"), found.get("state"), found.get("performance")
 
-    def number(self, performance_id: str, count: int, now: datetime, accepted_until_ms: int) -> int:
-        """Take `count` consecutive places with one counter update; returns the
-        last. `numbered_until_ms`: every join the queue accepted up to then has
-        its place (waiting pages ask for their place only after that)."""
+    def number_after(self, performance_id: str, count: int, now: datetime, accepted_until_ms: int) -> int:
+        """Take the next `count` places after opening with one counter update;
+        returns the last `seq`. `numbered_until_ms`: every join the queue
+        accepted after opening up to then has its place (waiting pages ask for
+        their place only after that)."""
         answer = self.db.update_item(
             TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-            UpdateExpression="ADD joined :n SET numbered_at = :at, numbered_until_ms = :until",
-            ConditionExpression="shuffled = :yes",
-            ExpressionAttributeValues=values(n=count, at=_iso(now), yes=True, until=accepted_until_ms),
+            UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, numbered_until_ms = :until",
+            ExpressionAttributeValues=values(n=count, at=_iso(now), until=accepted_until_ms),
             ReturnValues="UPDATED_NEW")
-        return int(answer["Attributes"]["joined"]["N"])
+        return int(answer["Attributes"]["arrived_after"]["N"])
 
     def write_places(self, entries: list[dict[str, Any]]) -> None:
         """Entries with their position: the entry, and (numbered ones) the place index."""
         items = []
         for entry in entries:
             items.append({"pk": f"QENTRY#{entry['entry_id']}", "sk": "QENTRY", **entry})
+            place = {"sk": "QPOS", "entry_id": entry["entry_id"], "buyer": entry["buyer"], "tickets": entry["tickets"],
+                     "quantity": entry["quantity"], "ttl": entry["ttl"]}
             if entry.get("position") is not None:
-                items.append({"pk": f"QPOS#{entry['performance_id']}#{entry['position']}", "sk": "QPOS",
-                              "entry_id": entry["entry_id"], "buyer": entry["buyer"], "tickets": entry["tickets"],
-                              "quantity": entry["quantity"], "position": entry["position"], "ttl": entry["ttl"]})
+                items.append({**place, "pk": f"QPOS#{entry['performance_id']}#{entry['position']}",
+                              "position": entry["position"]})
+            elif entry.get("seq") is not None:
+                items.append({**place, "pk": f"QAFTER#{entry['performance_id']}#{entry['seq']}", "seq": entry["seq"]})
             elif entry.get("draw"):
                 shard = int(entry["entry_id"][:4], 16) % PRE_QUEUE_SHARDS
                 items.append({"pk": f"QPRE#{entry['performance_id']}#{shard}", "sk": f"{entry['draw']}#{entry['entry_id']}",
@@ -149,14 +167,28 @@ class OnSaleStore:
                 found.append((item["draw"], item["entry_id"]))
         return found
 
-    def mark_shuffled(self, performance_id: str, count: int, now: datetime, opens_at_ms: int) -> bool:
-        """The drawn pre-queue holds places 1..count; numbering continues after it."""
+    def close_pre_lane(self, performance_id: str, lane: int) -> dict[str, Any]:
+        """Record that a pre-queue lane has written every arrival before the
+        opening; answers the line's state after it (repeatable)."""
+        try:
+            answer = self.db.update_item(
+                TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                UpdateExpression="ADD pre_lanes_closed :lane", ConditionExpression="NOT contains(pre_lanes_closed, :n)",
+                ExpressionAttributeValues={":lane": {"NS": [str(lane)]}, ":n": {"N": str(lane)}}, ReturnValues="ALL_NEW")
+            return unmarshal(answer["Attributes"])
+        except ClientError as error:
+            if is_condition_failure(error):
+                return self.state(performance_id) or {}
+            raise
+
+    def mark_shuffled(self, performance_id: str, count: int, now: datetime) -> bool:
+        """The drawn pre-queue holds places 1..count; the arrivals after opening follow it."""
         try:
             self.db.update_item(
                 TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-                UpdateExpression="SET joined = :n, shuffled = :yes, numbered_at = :at, numbered_until_ms = :until",
+                UpdateExpression="SET shuffled = :yes, pre_count = :n, drawn_at = :at ADD joined :n",
                 ConditionExpression="shuffled = :no",
-                ExpressionAttributeValues=values(n=count, yes=True, no=False, at=_iso(now), until=opens_at_ms))
+                ExpressionAttributeValues=values(n=count, yes=True, no=False, at=_iso(now)))
             return True
         except ClientError as error:
             if is_condition_failure(error):
@@ -177,9 +209,15 @@ class OnSaleStore:
             raise
 
     # -- admission ------------------------------------------------------------------
-    def places(self, performance_id: str, first: int, last: int) -> dict[int, dict[str, Any]]:
-        keys = [key(f"QPOS#{performance_id}#{p}", "QPOS") for p in range(first, last + 1)]
-        return {int(item["position"]): item for item in self._batch_get(keys)}
+    def places(self, performance_id: str, first: int, last: int, pre_count: int) -> dict[int, dict[str, Any]]:
+        """Places first..last of the whole line: the drawn ones, then those after opening."""
+        keys = [key(f"QPOS#{performance_id}#{p}", "QPOS") if p <= pre_count
+                else key(f"QAFTER#{performance_id}#{p - pre_count}", "QPOS") for p in range(first, last + 1)]
+        found = {}
+        for item in self._batch_get(keys):
+            position = int(item["position"]) if "position" in item else pre_count + int(item["seq"])
+            found[position] = {**item, "position": position}
+        return found
 
     def record_admission(self, performance_id: str, serving_before: int, serving: int, demand: int,
                          entries: int, now: datetime) -> bool:

@@ -28,6 +28,11 @@ MAX_ADMITTED_BACKLOG = 600
 # between counting and writing) is skipped after this long.
 GAP_GRACE_SECONDS = 30
 PRE_QUEUE_SHARDS = 16
+# Joins before the opening are spread over this many message groups ("lanes"),
+# numbered side by side: their order is a random draw anyway, so nothing is
+# lost by not keeping one queue order, and a large pre-queue is written in
+# parallel instead of 10 arrivals at a time (docs/capacity.md).
+PRE_QUEUE_LANES = 8
 
 
 class EntryState(StrEnum):
@@ -56,23 +61,25 @@ class JoinRequest(Strict):
         return sum(t.quantity for t in self.tickets)
 
 
-@dataclass(frozen=True)
-class Arrival:
-    """One buyer in line, as the workers see them (no personal data)."""
-
-    entry_id: str
-    buyer: str
-    tickets: tuple[tuple[str, int], ...]
-    accepted_at_ms: int  # when the queue accepted the join (SQS SentTimestamp)
-
-    @property
-    def quantity(self) -> int:
-        return sum(q for _, q in self.tickets)
-
-
-def is_pre_queue(accepted_at_ms: int, opens_at: datetime) -> bool:
+def is_pre_queue(joined_at: datetime, opens_at: datetime) -> bool:
     """Joined before the on-sale: their place is drawn at random at opening."""
-    return accepted_at_ms < int(opens_at.timestamp() * 1000)
+    return joined_at < opens_at
+
+
+def pre_queue_lane(entry_id: str) -> int:
+    """The pre-queue lane of an entry: from its server-derived id, so a buyer cannot pick one."""
+    return int(entry_id[:8], 16) % PRE_QUEUE_LANES
+
+
+def line_position(entry: dict, pre_count: int | None) -> int | None:
+    """A place in the whole line: the pre-queue's drawn places come first
+    (1..pre_count), then everyone who joined after opening, in their order
+    (`seq`). None until the draw has fixed how many are ahead."""
+    if entry.get("position") is not None:
+        return int(entry["position"])
+    if entry.get("seq") is None or pre_count is None:
+        return None
+    return pre_count + int(entry["seq"])
 
 
 def new_draw() -> str:

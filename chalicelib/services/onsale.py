@@ -1,8 +1,11 @@
 """High-demand on-sales: the waiting room (docs/onsale.md).
 
-join          buyer -> venue's FIFO queue, group arrive#{perf}   (API, no hot item)
-take_arrivals numbers arrivals in queue order, one counter update per batch;
-              at opening draws the pre-queue's order          (worker, in order)
+join          buyer -> venue's FIFO queue: before opening group pre#{perf}#{lane},
+              after it group arrive#{perf}                    (API, no hot item)
+take_pre_arrivals  writes the pre-queue's arrivals with their draw, lanes side by
+              side; the last lane to see the opening draws the order  (worker)
+take_arrivals numbers arrivals after opening in queue order, one counter update
+              per batch                                        (worker, in order)
 tick          admits the next places within rate, backlog and stock, sends
               them to group reserve#{perf}; publishes the status file (inlet)
 serve_batch   one transaction per admitted batch: places, holds, answers (worker)
@@ -17,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters import catalogue_store, secrets
-from chalicelib.adapters.onsale_store import ARRIVE_GROUP, RESERVE_GROUP, OnSaleStore
+from chalicelib.adapters.onsale_store import ARRIVE_GROUP, PRE_GROUP, RESERVE_GROUP, OnSaleStore, pre_group
 from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain import onsale as rules, tokens
 from chalicelib.domain.model import Hold, HoldStatus, NewHold, OnSaleSettings, Performance, TicketRequest, hold_expiry, price_hold, utcnow
@@ -91,12 +94,14 @@ def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinR
     price_hold(event, NewHold(venue=onsale.venue, event_id=event_id, performance_id=performance_id,
                               tickets=request.tickets))  # unknown price types are refused now, not at the turn
     entry_id = _derived_id("queue-entry", onsale.venue, performance_id, buyer)
+    pre_queue = rules.is_pre_queue(now, performance.onsale.opens_at)
+    group = pre_group(performance_id, rules.pre_queue_lane(entry_id)) if pre_queue else ARRIVE_GROUP + performance_id
     body = {"kind": "arrive", "entry_id": entry_id, "event_id": event_id, "performance_id": performance_id,
             "buyer": buyer, "tickets": [[t.price_type, t.quantity] for t in request.tickets],
             "quantity": request.quantity, "joined_at": now.isoformat(),
             "ttl": _epoch(performance.starts_at + timedelta(days=2))}
     joined_at_ms = int(time.time() * 1000)  # before the send: the queue's SentTimestamp is not earlier
-    onsale.send(ARRIVE_GROUP + performance_id, [(entry_id, body)])
+    onsale.send(group, [(entry_id, body)])
     count("QueueJoined", onsale.venue)
     return {"entry_id": entry_id, "state": EntryState.QUEUED.value, "joined_at_ms": joined_at_ms,
             "queue_token": _token(entry_id, event_id, performance_id, buyer, performance.starts_at),
@@ -137,6 +142,7 @@ def entry_status(onsale: OnSaleStore, entry_id: str, token: str | None, buyer: s
     _, event_id, performance_id = valid
     entry, state, performance_item = onsale.entry_and_line(entry_id, event_id, performance_id)
     state = state or {}
+    pre_count = int(state["pre_count"]) if state.get("shuffled") else None
     serving = int(state.get("serving", 0))
     outstanding = int(state.get("admitted_demand", 0)) - int(state.get("served_demand", 0))
     sold_out = performance_item is not None and (int(performance_item["available"]) - outstanding
@@ -145,8 +151,9 @@ def entry_status(onsale: OnSaleStore, entry_id: str, token: str | None, buyer: s
     answer: dict[str, Any] = {"state": EntryState.QUEUED.value, "position": None, "serving": serving, "ahead": None,
                               "sold_out": sold_out, "hold": None, "reason": None, "queue_token": token}
     if entry is not None and entry.get("buyer") == buyer:
-        answer.update(state=entry["state"], position=entry.get("position"), reason=entry.get("reason"),
-                      ahead=rules.ahead_of(entry.get("position"), serving))
+        position = rules.line_position(entry, pre_count)
+        answer.update(state=entry["state"], position=position, reason=entry.get("reason"),
+                      ahead=rules.ahead_of(position, serving))
         if entry["state"] == EntryState.HELD.value:
             hold = onsale.store.get_hold(entry["hold_id"])
             answer["hold"] = hold and {**hold.model_dump(mode="json", exclude={"buyer"}), "quantity": hold.quantity,
@@ -164,68 +171,87 @@ def _poll_after(answer: dict[str, Any]) -> int:
     return 1000 if ahead is not None and ahead < 100 else 5000
 
 
-# -- numbering (worker, in queue order) ------------------------------------------------
-def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[str, Any]],
-                  now: datetime | None = None) -> None:
-    """Give each arrival its place, in the order the queue accepted them.
+# -- numbering (workers) ---------------------------------------------------------------
+def _arrival_entry(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in ("entry_id", "event_id", "performance_id", "buyer", "tickets", "quantity",
+                                 "joined_at", "ttl")}
 
-    Before opening: a draw (their order among the pre-queue). At the opening
-    marker, or at the first arrival after opening, the pre-queue's draw is
-    turned into places 1..N once. After that: the next places, one counter
-    update for the whole batch. A redelivered arrival keeps its place."""
+
+def take_pre_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[str, Any]],
+                      now: datetime | None = None) -> None:
+    """Pre-queue lanes (records of any of them, in order within each): write
+    each arrival with its draw (their order is decided by the draws, not by
+    the queue), all lanes of the batch with one read and one write. At a
+    lane's opening marker the lane is closed; the worker that closes the last
+    lane draws the places. An arrival behind its lane's marker joined too
+    late for the draw: it goes to the arrivals after opening, in queue order."""
     now = now or utcnow()
     state = onsale.state(performance_id)
     if state is None:
         logger.warning("arrival for a performance without on-sale", extra={"venue": onsale.venue})
         return
-    opens_at = datetime.fromisoformat(state["opens_at"])
-    shuffled = bool(state.get("shuffled"))
-    arrivals = [r for r in records if r["body"].get("kind") == "arrive"]
-    known = onsale.entries(r["body"]["entry_id"] for r in arrivals)
-    pre: list[dict[str, Any]] = []
-    after: list[dict[str, Any]] = []
+    closed = {int(lane) for lane in state.get("pre_lanes_closed", ())}
+    known = onsale.entries(r["body"]["entry_id"] for r in records if r["body"].get("kind") == "arrive")
+    pending: list[dict[str, Any]] = []
+    late: list[tuple[str, dict[str, Any]]] = []
     for record in records:
-        body = record["body"]
-        if body.get("kind") == "open" or (not shuffled and not rules.is_pre_queue(record["accepted_at_ms"], opens_at)):
-            if not shuffled:
-                onsale.write_places(pre)
-                pre = []
+        body, lane = record["body"], int(record["group"].rpartition("#")[2])
+        if body.get("kind") == "open":
+            onsale.write_places(pending)  # this lane's arrivals before its marker are all written
+            pending = []
+            state = onsale.close_pre_lane(performance_id, lane)
+            closed.add(lane)
+            if len(state.get("pre_lanes_closed", ())) >= rules.PRE_QUEUE_LANES and not state.get("shuffled"):
                 _draw_pre_queue(onsale, performance_id, now)
-                shuffled = True
-            if body.get("kind") == "open":
-                continue
+            continue
         if body["entry_id"] in known:
             continue  # delivered again
         known[body["entry_id"]] = body
-        entry = {k: body[k] for k in ("entry_id", "event_id", "performance_id", "buyer", "tickets", "quantity",
-                                      "joined_at", "ttl")}
-        if shuffled:
-            after.append({**entry, "state": EntryState.WAITING.value})
+        if lane in closed:
+            late.append((f"late-{body['entry_id']}", body))  # its own deduplication id: SQS would drop a reuse
         else:
-            pre.append({**entry, "state": EntryState.QUEUED.value, "draw": rules.new_draw()})
-    onsale.write_places(pre)
-    if after:
-        last = onsale.number(performance_id, len(after), now,
-                             max(r["accepted_at_ms"] for r in records if r["body"].get("kind") == "arrive"))
-        for offset, entry in enumerate(after):
-            entry["position"] = last - len(after) + 1 + offset
-        onsale.write_places(after)
+            pending.append({**_arrival_entry(body), "state": EntryState.QUEUED.value, "draw": rules.new_draw()})
+    onsale.write_places(pending)
+    if late:  # SQS drops a repeat of these within its deduplication window
+        onsale.send(ARRIVE_GROUP + performance_id, late)
+
+
+def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[str, Any]],
+                  now: datetime | None = None) -> None:
+    """Arrivals after opening: the next places, in the order the queue
+    accepted them, with one counter update for the whole batch. They need
+    not wait for the draw: their place in the whole line is the pre-queue's
+    size plus their `seq`. A redelivered arrival keeps its place."""
+    now = now or utcnow()
+    arrivals = [r for r in records if r["body"].get("kind") == "arrive"]
+    if not arrivals:
+        return
+    known = onsale.entries(r["body"]["entry_id"] for r in arrivals)
+    after: list[dict[str, Any]] = []
+    for record in arrivals:
+        body = record["body"]
+        if body["entry_id"] in known:
+            continue  # delivered again
+        known[body["entry_id"]] = body
+        after.append({**_arrival_entry(body), "state": EntryState.WAITING.value})
+    if not after:
+        return
+    last = onsale.number_after(performance_id, len(after), now, max(r["accepted_at_ms"] for r in arrivals))
+    for offset, entry in enumerate(after):
+        entry["seq"] = last - len(after) + 1 + offset
+    onsale.write_places(after)
 
 
 def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> None:
     """The pre-queue's places, in the order of each arrival's draw. Repeatable:
     the draws were fixed at arrival, so a second run writes the same places."""
-    state = onsale.state(performance_id) or {}
-    if state.get("shuffled"):
-        return
     drawn = onsale.pre_queue(performance_id)
     order = rules.draw_order(drawn)
     entries = onsale.entries(order)
     placed = [{**{k: v for k, v in entries[e].items() if k not in ("pk", "sk", "draw")},
                "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order) if e in entries]
     onsale.write_places(placed)
-    opens_at_ms = int(datetime.fromisoformat(state["opens_at"]).timestamp() * 1000)
-    onsale.mark_shuffled(performance_id, len(placed), now, opens_at_ms)
+    onsale.mark_shuffled(performance_id, len(placed), now)
     logger.info("pre-queue drawn", extra={"venue": onsale.venue, "performance_id": performance_id,
                                           "places": len(placed)})
 
@@ -269,21 +295,22 @@ def _tick_line(onsale: OnSaleStore, state: dict[str, Any], performance: Performa
         publish_status(onsale, state, performance, now)
         return 0
     if not state.get("shuffled"):
-        # Opening: everyone who joined before it is ahead of this marker in the
-        # arrivals' group, so the numbering worker draws the full pre-queue.
+        # Opening: everyone who joined before it is ahead of this marker in
+        # their lane, so once every lane has seen it the pre-queue is complete.
         if onsale.mark_opening_announced(performance_id):
-            onsale.send(ARRIVE_GROUP + performance_id,
-                        [(f"open-{performance_id}", {"kind": "open", "performance_id": performance_id})])
+            onsale.send_to_groups([(pre_group(performance_id, lane), f"open-{performance_id}-{lane}",
+                                    {"kind": "open", "performance_id": performance_id})
+                                   for lane in range(rules.PRE_QUEUE_LANES)])
         publish_status(onsale, state, performance, now)
         return 0
-    serving, joined = int(state["serving"]), int(state["joined"])
+    serving, joined, pre_count = int(state["serving"]), int(state["joined"]), int(state["pre_count"])
     outstanding_demand = int(state["admitted_demand"]) - int(state["served_demand"])
     outstanding_entries = int(state["admitted_entries"]) - int(state["served_entries"])
     budget = max(1, int(int(state["admit_per_second"]) * seconds))
     last = min(joined, serving + min(budget, rules.MAX_ADMITTED_BACKLOG))
     line: list[dict[str, Any]] = []
     if last > serving:
-        places = onsale.places(performance_id, serving + 1, last)
+        places = onsale.places(performance_id, serving + 1, last, pre_count)
         numbered_at = datetime.fromisoformat(state.get("numbered_at") or now.isoformat())
         for position in range(serving + 1, last + 1):
             if position in places:
@@ -323,11 +350,15 @@ def publish_status(onsale: OnSaleStore, state: dict[str, Any] | None, performanc
         return
     outstanding = int(state.get("admitted_demand", 0)) - int(state.get("served_demand", 0))
     opens_at = datetime.fromisoformat(state["opens_at"])
-    document = {"opens_at": state["opens_at"], "open": now >= opens_at and bool(state.get("shuffled")),
-                "serving": int(state.get("serving", 0)), "joined": int(state.get("joined", 0)),
+    drawn = bool(state.get("shuffled"))
+    numbered_until_ms = int(state.get("numbered_until_ms", 0))
+    if drawn:  # every join before the opening has its place
+        numbered_until_ms = max(numbered_until_ms, int(opens_at.timestamp() * 1000))
+    document = {"opens_at": state["opens_at"], "open": now >= opens_at and drawn,
+                "serving": int(state.get("serving", 0)), "joined": int(state.get("joined", 0)) if drawn else 0,
                 # A waiting page asks for its place once numbered_until_ms has passed its join,
                 # and for its result once served_until has reached its place: no polling.
-                "numbered_until_ms": int(state.get("numbered_until_ms", 0)),
+                "numbered_until_ms": numbered_until_ms if drawn else 0,
                 "served_until": int(state.get("served_until", 0)),
                 "sold_out": now >= opens_at and performance.online_available - outstanding <= 0,
                 "places_may_return": performance.starts_at > now}
@@ -398,11 +429,16 @@ def handle(onsale: OnSaleStore, records: list[dict[str, Any]], now: datetime | N
     failed: list[str] = []
     by_group: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        by_group.setdefault(record["group"], []).append(record)
+        group = record["group"]
+        if group.startswith(PRE_GROUP):  # a performance's pre-queue lanes are taken together
+            group = PRE_GROUP + group[len(PRE_GROUP):].rpartition("#")[0]
+        by_group.setdefault(group, []).append(record)
     for group, group_records in by_group.items():
         first_unfinished = 0
         try:
-            if group.startswith(ARRIVE_GROUP):
+            if group.startswith(PRE_GROUP):
+                take_pre_arrivals(onsale, group[len(PRE_GROUP):], group_records, now)
+            elif group.startswith(ARRIVE_GROUP):
                 take_arrivals(onsale, group[len(ARRIVE_GROUP):], group_records, now)
             else:
                 for first_unfinished, record in enumerate(group_records):
