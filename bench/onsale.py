@@ -55,6 +55,7 @@ ADMIT_PER_SECOND = 1_000
 ABANDON_SHARE = 0.2
 ONSALE_VENUE, OTHER_VENUES = "club-kaap", ("concertzaal", "cc-reien")
 OTHER_HOLDS_PER_SECOND = 4
+POSITION_ASK_SPREAD_S = 10.0  # as queue.js
 # Public on-demand prices, eu-west-1, as of 2026-11 (per request unless noted).
 PRICES_USD = {
     "api_gateway_rest_request": 3.50 / 1e6,
@@ -197,6 +198,7 @@ class Buyer:
         self.held_at: float | None = None
         self.abandoned = False
         self.asking = False
+        self.position_ask_at: float | None = None
         self.last_asked = 0.0
         self.errors = 0
 
@@ -315,6 +317,7 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
     from chalicelib import bootstrap
     from chalicelib.adapters import aws
     from chalicelib.domain.model import NewEvent, NewPerformance, OnSaleSettings
+    from chalicelib.domain.onsale import line_position, turn_known
     from chalicelib.services import catalogue, events, onsale
 
     run = OnSaleRun(size)
@@ -410,20 +413,25 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
             run.at(time.monotonic() + 0.5, lambda: join(buyer))  # 429/503: again, same key
 
     def poll(buyer: Buyer) -> None:
-        """What queue.js does: read the status file; ask the API only when the
-        answer has changed for this buyer (numbered, or served)."""
+        """What queue.js does: follow the status file; ask the API for the
+        result once the line has been served past this buyer
+        (rules.turn_known), and for the place once, at a random moment within
+        POSITION_ASK_SPREAD_S of it being known, unless the status file has
+        answered first."""
         if buyer.outcome in ("held", "refused"):
             return
         line = status.get() or {}
-        numbered = line.get("open") and line.get("numbered_until_ms", 0) >= buyer.entry["joined_at_ms"]
-        served = buyer.position is not None and line.get("served_until", 0) >= buyer.position
-        # Sold out for everyone not admitted: a join not yet numbered cannot have been admitted.
-        admitted = buyer.position is not None and line.get("serving", 0) >= buyer.position
-        if line.get("sold_out") and not admitted and (buyer.position is not None or not numbered):
+        turn = turn_known(line, buyer.entry)
+        if turn == "not_admitted":
             answer(buyer, "sold_out")
-        # A slow fallback, in case a clock difference keeps numbered_until_ms just short of the join.
-        stale = buyer.position is None and line.get("open") and time.monotonic() - buyer.last_asked > 120.0
-        need_ask = (buyer.position is None and numbered) or served or stale
+        numbered = line.get("open") and line.get("numbered_until_ms", 0) >= buyer.entry["joined_at_ms"]
+        if numbered and buyer.position_ask_at is None:
+            buyer.position_ask_at = time.monotonic() + run.rng.random() * POSITION_ASK_SPREAD_S
+        wants_place = buyer.position is None and turn is None and buyer.position_ask_at is not None \
+            and time.monotonic() >= buyer.position_ask_at
+        # A slow fallback, should the status file stop moving for this buyer.
+        stale = line.get("open") and time.monotonic() - buyer.last_asked > 120.0
+        need_ask = turn == "served" or wants_place or stale
         if need_ask and not buyer.asking:
             buyer.asking = True
             buyer.last_asked = time.monotonic()
@@ -523,6 +531,13 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
             + s3_puts * PRICES_USD["s3_put"]
             + status.requests * PRICES_USD["cloudfront_https_request_eu"])
     raw_writes = raw_conditional_writes_per_s(store)
+    # Every buyer's place, from the line itself (after the counts: pages need not ask for it).
+    line_store = bootstrap.onsale(bootstrap.worker_store(ONSALE_VENUE))
+    pre_count = (line_store.state(performance.performance_id) or {}).get("pre_count")
+    entries = line_store.entries(b.entry["entry_id"] for b in buyers if b.entry)
+    for buyer in buyers:
+        if buyer.entry and buyer.entry["entry_id"] in entries:
+            buyer.position = line_position(entries[buyer.entry["entry_id"]], pre_count)
     post_opening = [b for b in buyers if b.join_sent and b.join_sent >= opens_at]
     result = {
         "size": size,

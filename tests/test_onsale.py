@@ -5,6 +5,7 @@ the suite's injected DynamoDB conflicts, throttling and SQS duplicates."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -12,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.domain import onsale as rules
+from chalicelib.domain.onsale import turn_known
 from chalicelib.workers import onsale as onsale_worker
 from local.runner import drain, onsale_queue_url
 
@@ -77,6 +80,13 @@ def run_line(api, venue: str = VENUE, rounds: int = 200) -> None:
     raise AssertionError("the line never stood still")
 
 
+def status_file(api, event: dict) -> dict:
+    """The line's status file, as the edge serves it to every waiting page."""
+    s3 = api.loket.aws.operator.client("s3", endpoint_url=api.loket.aws.endpoint)
+    return json.loads(s3.get_object(Bucket=api.loket.outputs["SiteBucketName"],
+                                    Key=f"catalogue/queue/{event['venue']}/{event['performance_id']}.json")["Body"].read())
+
+
 def performance_available(event: dict) -> int:
     store = bootstrap.worker_store(event["venue"])
     return store.get_performance(event["event_id"], event["performance_id"]).available
@@ -113,6 +123,10 @@ def test_the_pre_queue_is_drawn_at_random_and_later_arrivals_follow_in_order(api
     assert early_places != list(range(1, 13)), "…in drawn order, not in arrival order"
     assert late_places == list(range(13, 21)), "after opening: first come, first served"
     assert all(b.status["state"] == "held" for b in early + late)
+    line = status_file(api, event)
+    assert all(turn_known(line, b.entry) == "served" for b in early + late), "every page knows to ask, without asking"
+    assert not any(rules.draw_for(line["draw_key"], b.entry["entry_id"]) in json.dumps(b.entry) for b in early), \
+        "nobody's draw is known before the draw"
 
 
 def test_the_line_never_oversells_and_answers_everyone(api):
@@ -143,6 +157,10 @@ def test_the_line_never_oversells_and_answers_everyone(api):
     assert all(b.status["state"] in ("held", "waiting", "refused") for b in buyers)
     waiting = [b for b in buyers if b.status["state"] == "waiting"]
     assert all(b.status["sold_out"] for b in waiting), "everyone still waiting learns it is sold out"
+    # ...and learns it from the status file alone, as the served buyers learn when to ask for their result
+    line = status_file(api, event)
+    assert {b.entry["entry_id"]: turn_known(line, b.entry) for b in buyers} == {
+        b.entry["entry_id"]: "served" if b.status["state"] in ("held", "refused") else "not_admitted" for b in buyers}
     # first come, first served: nobody behind a buyer got what that buyer asked for while the buyer did not
     by_place = sorted(buyers, key=lambda b: b.status["position"])
     for index, buyer in enumerate(by_place):
@@ -257,7 +275,6 @@ def test_a_redelivered_batch_never_reserves_twice(api, redeliveries):
     onsale_worker.tick_all(seconds=1.0)
     sqs = onsale.sqs
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
-    import json
 
     bodies = [json.loads(m["Body"]) for m in messages if json.loads(m["Body"]).get("kind") == "reserve"]
     assert bodies

@@ -50,7 +50,8 @@ def test_trimmed_tickets_keep_the_first_price_types():
 
 
 def test_the_pre_queue_is_ordered_by_the_draws_fixed_at_arrival():
-    arrivals = [(rules.new_draw(), f"entry{i}") for i in range(200)]
+    key = rules.new_draw_key()
+    arrivals = [(rules.draw_for(key, f"entry{i}"), f"entry{i}") for i in range(200)]
     order = rules.draw_order(arrivals)
     assert sorted(order) == sorted(e for _, e in arrivals)
     assert order != [e for _, e in arrivals], "not arrival order"
@@ -79,3 +80,23 @@ def test_a_queue_token_is_bound_to_its_entry_buyer_and_expiry():
     entry, event, perf, expires, mac = token.split(".")
     assert tokens.verify_queue_token(KEY, f"entry2.{event}.{perf}.{expires}.{mac}", "buyer-a", 1_999) is None, \
         "another entry"
+
+
+def test_a_waiting_page_tells_its_turn_from_the_status_file_alone():
+    key = rules.new_draw_key()
+    early, late = "entry-early", "entry-late"
+    ranked = sorted([early, late], key=lambda e: rules.draw_for(key, e))
+    first, second = ({"pre_queue": True, "entry_id": e} for e in ranked)
+    after = {"pre_queue": False, "entry_id": "entry-after", "sequence_number": "18000000000000000123"}
+    line = {"open": True, "pre_count": 2, "draw_key": key, "serving": 1, "served_until": 1,
+            "admitted_draw_until": rules.draw_for(key, ranked[0]), "served_draw_until": rules.draw_for(key, ranked[0]),
+            "admitted_sequence_until": None, "served_sequence_until": None, "sold_out": False}
+    assert rules.turn_known({**line, "open": False, "draw_key": None}, first) is None, "nothing before the draw"
+    assert rules.turn_known(line, first) == "served", "ask for the result, once"
+    assert rules.turn_known(line, second) is None, "still waiting"
+    assert rules.turn_known({**line, "sold_out": True}, second) == "not_admitted"
+    assert rules.turn_known({**line, "sold_out": True}, after) == "not_admitted"
+    everyone_before = {**line, "serving": 3, "served_until": 2, "admitted_sequence_until": "18000000000000000123"}
+    assert rules.turn_known({**everyone_before, "sold_out": True}, second) == "served"
+    assert rules.turn_known({**everyone_before, "sold_out": True}, after) is None, "admitted: its result comes"
+    assert rules.turn_known({**everyone_before, "served_sequence_until": "18000000000000000200"}, after) == "served"

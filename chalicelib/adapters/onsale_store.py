@@ -63,9 +63,10 @@ class OnSaleStore:
         self.queue_url = queue_url
 
     # -- settings -------------------------------------------------------------------
-    def configure(self, event_id: str, performance_id: str, settings: OnSaleSettings) -> None:
+    def configure(self, event_id: str, performance_id: str, settings: OnSaleSettings, draw_key: str) -> None:
         """Mark the performance high-demand and create or update its line's
-        settings, atomically (the catalogue and POST /holds read the former)."""
+        settings, atomically (the catalogue and POST /holds read the former).
+        `draw_key` is kept if the line has one."""
         plain = settings.model_dump(mode="json")
         self.db.transact_write_items(TransactItems=[
             {"Update": {
@@ -82,8 +83,8 @@ class OnSaleStore:
                                     "served_demand = if_not_exists(served_demand, :zero), "
                                     "admitted_entries = if_not_exists(admitted_entries, :zero), "
                                     "served_entries = if_not_exists(served_entries, :zero), "
-                                    "shuffled = if_not_exists(shuffled, :no)",
-                "ExpressionAttributeValues": values(o=plain["opens_at"], r=settings.admit_per_second,
+                                    "shuffled = if_not_exists(shuffled, :no), draw_key = if_not_exists(draw_key, :k)",
+                "ExpressionAttributeValues": values(k=draw_key, o=plain["opens_at"], r=settings.admit_per_second,
                                                     m=settings.max_tickets_per_buyer, e=event_id, p=performance_id,
                                                     g=ONSALES_INDEX_KEY, zero=0, no=False)}},
         ])
@@ -97,12 +98,14 @@ class OnSaleStore:
                          ExpressionAttributeValues=values(p=ONSALES_INDEX_KEY))
 
     # -- joining --------------------------------------------------------------------
-    def send(self, group: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        """Messages (deduplication id, body) into one message group, in order."""
-        self.send_to_groups([(group, dedup, body) for dedup, body in messages])
+    def send(self, group: str, messages: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Messages (deduplication id, body) into one message group, in order;
+        answers their sequence numbers (increasing in the group's order)."""
+        return self.send_to_groups([(group, dedup, body) for dedup, body in messages])
 
-    def send_to_groups(self, messages: list[tuple[str, str, dict[str, Any]]]) -> None:
+    def send_to_groups(self, messages: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
         """Messages (group, deduplication id, body), in order within each group."""
+        sequence_numbers: list[str] = []
         for start in range(0, len(messages), 10):
             chunk = messages[start:start + 10]
             answer = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=[
@@ -111,6 +114,9 @@ class OnSaleStore:
             if answer.get("Failed"):
                 # FIFO keeps order only if nothing after a failure goes ahead: stop here, the caller retries.
                 raise RuntimeError(f"SQS refused {len(answer['Failed'])} of {len(chunk)} on-sale messages")
+            by_id = {item["Id"]: item["SequenceNumber"] for item in answer["Successful"]}
+            sequence_numbers += [by_id[str(i)] for i in range(len(chunk))]
+        return sequence_numbers
 
     # -- numbering ------------------------------------------------------------------
     def entries(self, entry_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -148,9 +154,10 @@ class OnSaleStore:
                      "quantity": entry["quantity"], "ttl": entry["ttl"]}
             if entry.get("position") is not None:
                 items.append({**place, "pk": f"QPOS#{entry['performance_id']}#{entry['position']}",
-                              "position": entry["position"]})
+                              "position": entry["position"], "draw": entry.get("draw")})
             elif entry.get("seq") is not None:
-                items.append({**place, "pk": f"QAFTER#{entry['performance_id']}#{entry['seq']}", "seq": entry["seq"]})
+                items.append({**place, "pk": f"QAFTER#{entry['performance_id']}#{entry['seq']}", "seq": entry["seq"],
+                              "sequence": entry.get("sequence")})
             elif entry.get("draw"):
                 shard = int(entry["entry_id"][:4], 16) % PRE_QUEUE_SHARDS
                 items.append({"pk": f"QPRE#{entry['performance_id']}#{shard}", "sk": f"{entry['draw']}#{entry['entry_id']}",
@@ -220,14 +227,19 @@ class OnSaleStore:
         return found
 
     def record_admission(self, performance_id: str, serving_before: int, serving: int, demand: int,
-                         entries: int, now: datetime) -> bool:
-        """Move the serving position; False if another inlet moved it first."""
+                         entries: int, now: datetime, draw: str | None = None, sequence: str | None = None) -> bool:
+        """Move the serving position (and, for waiting pages, the draw and the
+        sequence number admitted up to); False if another inlet moved it first."""
+        also = {"admitted_draw_until": draw, "admitted_sequence_until": sequence}
+        also = {name: value for name, value in also.items() if value}
         try:
             self.db.update_item(
                 TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-                UpdateExpression="SET serving = :s, admitted_at = :at ADD admitted_demand :d, admitted_entries :n",
+                UpdateExpression="SET serving = :s, admitted_at = :at" + "".join(f", {n} = :{n}" for n in also)
+                                 + " ADD admitted_demand :d, admitted_entries :n",
                 ConditionExpression="serving = :before",
-                ExpressionAttributeValues=values(s=serving, at=_iso(now), d=demand, n=entries, before=serving_before))
+                ExpressionAttributeValues=values(s=serving, at=_iso(now), d=demand, n=entries, before=serving_before,
+                                                 **also))
             return True
         except ClientError as error:
             if is_condition_failure(error):
@@ -271,11 +283,15 @@ class OnSaleStore:
                 "UpdateExpression": "SET " + ", ".join(f"#{k} = :{k}" for k in result),
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeNames": names, "ExpressionAttributeValues": values(**result)}})
+        # Batches are served in line order: the last draw and sequence number here are the highest so far.
+        served = {"served_until": max(d.entry["position"] for d in decisions)}
+        served.update({f"served_{kind}_until": d.entry[kind] for d in decisions for kind in ("draw", "sequence")
+                       if d.entry.get(kind)})
         items.append({"Update": {
             "TableName": self.table, "Key": key(f"QUEUE#{performance_id}", "STATE"),
-            "UpdateExpression": "ADD served_demand :d, served_entries :n SET served_until = :p",
-            "ExpressionAttributeValues": values(d=demand, n=len(decisions),
-                                                p=max(d.entry["position"] for d in decisions))}})
+            "UpdateExpression": "ADD served_demand :d, served_entries :n SET "
+                                + ", ".join(f"{name} = :{name}" for name in served),
+            "ExpressionAttributeValues": values(d=demand, n=len(decisions), **served)}})
         return self.store._transact_if_unchanged(items)
 
     # -- helpers --------------------------------------------------------------------

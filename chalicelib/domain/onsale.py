@@ -6,6 +6,8 @@ The adapters store the line; the workers apply these rules to it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,10 +84,44 @@ def line_position(entry: dict, pre_count: int | None) -> int | None:
     return pre_count + int(entry["seq"])
 
 
-def new_draw() -> str:
+def new_draw_key() -> str:
+    """A line's secret for the draw, revealed in its status file once drawn."""
+    return secrets.token_hex(32)
+
+
+def draw_for(draw_key: str, entry_id: str) -> str:
     """A pre-queue arrival's lottery ticket: places are drawn in the order of
-    these values, so the draw is fixed at arrival and repeatable."""
-    return secrets.token_hex(8)
+    these values. Fixed at arrival and repeatable, unknown to anyone before
+    the draw (the key is secret until then), and afterwards computable by the
+    buyer's own page from its entry id, so it can follow the line in the
+    status file without asking the API."""
+    return hmac.new(bytes.fromhex(draw_key), entry_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def turn_known(status: dict, entry: dict) -> str | None:
+    """What a waiting page can tell from the status file alone (the same rule
+    as storefront/assets/queue-turn.js): "served" when the line has been served
+    past this buyer (ask the API for the result, once), "not_admitted" when
+    it is sold out and this buyer was not admitted, None otherwise. `entry`:
+    the join's answer (`pre_queue`, `entry_id`, `sequence_number`)."""
+    if not status.get("open"):
+        return None
+    pre_count = int(status.get("pre_count") or 0)
+    if entry.get("pre_queue"):
+        if not status.get("draw_key"):
+            return None
+        draw = draw_for(status["draw_key"], entry["entry_id"])
+        served = int(status.get("served_until") or 0) >= pre_count or draw <= (status.get("served_draw_until") or "")
+        admitted = int(status.get("serving") or 0) >= pre_count or draw <= (status.get("admitted_draw_until") or "")
+    else:
+        sequence = int(entry["sequence_number"])
+        served = sequence <= int(status.get("served_sequence_until") or 0)
+        admitted = sequence <= int(status.get("admitted_sequence_until") or 0)
+    if served:
+        return "served"
+    if status.get("sold_out") and not admitted:
+        return "not_admitted"
+    return None
 
 
 def draw_order(pre_queue: Iterable[tuple[str, str]]) -> list[str]:

@@ -58,7 +58,7 @@ def configure(onsale: OnSaleStore, event_id: str, performance_id: str, settings:
     if current and datetime.fromisoformat(current["opens_at"]) <= now \
             and datetime.fromisoformat(current["opens_at"]) != settings.opens_at:
         raise Conflict("This on-sale has opened; its opening time can no longer change (the rate and limit can).")
-    onsale.configure(event_id, performance_id, settings)
+    onsale.configure(event_id, performance_id, settings, rules.new_draw_key())
     _lines_cache.pop(onsale.venue, None)  # this instance's inlet sees the new line at once
     _sale_info_cache.pop((onsale.venue, event_id, performance_id), None)
     logger.info("on-sale configured", extra={"venue": onsale.venue, "performance_id": performance_id,
@@ -101,9 +101,10 @@ def join(onsale: OnSaleStore, event_id: str, performance_id: str, request: JoinR
             "quantity": request.quantity, "joined_at": now.isoformat(),
             "ttl": _epoch(performance.starts_at + timedelta(days=2))}
     joined_at_ms = int(time.time() * 1000)  # before the send: the queue's SentTimestamp is not earlier
-    onsale.send(group, [(entry_id, body)])
+    sequence_number = onsale.send(group, [(entry_id, body)])[0]
     count("QueueJoined", onsale.venue)
     return {"entry_id": entry_id, "state": EntryState.QUEUED.value, "joined_at_ms": joined_at_ms,
+            "pre_queue": pre_queue, "sequence_number": sequence_number,
             "queue_token": _token(entry_id, event_id, performance_id, buyer, performance.starts_at),
             "opens_at": performance.onsale.opens_at.isoformat(),
             "status_url": f"/{catalogue_store.PREFIX}{status_path(onsale.venue, performance_id)}"}
@@ -210,7 +211,8 @@ def take_pre_arrivals(onsale: OnSaleStore, performance_id: str, records: list[di
         if lane in closed:
             late.append((f"late-{body['entry_id']}", body))  # its own deduplication id: SQS would drop a reuse
         else:
-            pending.append({**_arrival_entry(body), "state": EntryState.QUEUED.value, "draw": rules.new_draw()})
+            pending.append({**_arrival_entry(body), "state": EntryState.QUEUED.value,
+                            "draw": rules.draw_for(state["draw_key"], body["entry_id"])})
     onsale.write_places(pending)
     if late:  # SQS drops a repeat of these within its deduplication window
         onsale.send(ARRIVE_GROUP + performance_id, late)
@@ -233,7 +235,7 @@ def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[s
         if body["entry_id"] in known:
             continue  # delivered again
         known[body["entry_id"]] = body
-        after.append({**_arrival_entry(body), "state": EntryState.WAITING.value})
+        after.append({**_arrival_entry(body), "state": EntryState.WAITING.value, "sequence": record["sequence"]})
     if not after:
         return
     last = onsale.number_after(performance_id, len(after), now, max(r["accepted_at_ms"] for r in arrivals))
@@ -248,7 +250,7 @@ def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> 
     drawn = onsale.pre_queue(performance_id)
     order = rules.draw_order(drawn)
     entries = onsale.entries(order)
-    placed = [{**{k: v for k, v in entries[e].items() if k not in ("pk", "sk", "draw")},
+    placed = [{**{k: v for k, v in entries[e].items() if k not in ("pk", "sk")},
                "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order) if e in entries]
     onsale.write_places(placed)
     onsale.mark_shuffled(performance_id, len(placed), now)
@@ -327,15 +329,29 @@ def _tick_line(onsale: OnSaleStore, state: dict[str, Any], performance: Performa
         onsale.send(RESERVE_GROUP + performance_id, [(
             f"reserve-{performance_id}-{batch[0]['position']}-{batch[-1]['position']}",
             {"kind": "reserve", "event_id": performance.event_id, "performance_id": performance_id,
-             "entries": [{k: e[k] for k in ("entry_id", "buyer", "tickets", "quantity", "position")} for e in batch]})
+             "entries": [{k: e[k] for k in ("entry_id", "buyer", "tickets", "quantity", "position", "draw", "sequence")
+                          if k in e} for e in batch]})
             for batch in batches])
         if onsale.record_admission(performance_id, serving, admission.last_position, admission.demand,
-                                   len(buyers), now):
+                                   len(buyers), now, **_last_admitted(admission.admitted)):
             state = {**state, "serving": admission.last_position,
                      "admitted_demand": int(state["admitted_demand"]) + admission.demand}
             count("QueueAdmitted", onsale.venue, len(buyers))
     publish_status(onsale, state, performance, now)
     return len(admission.admitted)
+
+
+def _last_admitted(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """The draw of the last drawn place and the sequence number of the last
+    place after opening among these (in line order): waiting pages compare
+    their own with them (rules.turn_known)."""
+    last: dict[str, str] = {}
+    for entry in entries:
+        if entry.get("draw"):
+            last["draw"] = entry["draw"]
+        if entry.get("sequence"):
+            last["sequence"] = entry["sequence"]
+    return last
 
 
 # The status file is rewritten when it changes, and at least this often (its
@@ -359,6 +375,14 @@ def publish_status(onsale: OnSaleStore, state: dict[str, Any] | None, performanc
                 # A waiting page asks for its place once numbered_until_ms has passed its join,
                 # and for its result once served_until has reached its place: no polling.
                 "numbered_until_ms": numbered_until_ms if drawn else 0,
+                # A page follows its own turn without asking (rules.turn_known): with its draw
+                # (computable from the key once drawn) or its join's SQS sequence number.
+                "pre_count": int(state.get("pre_count", 0)) if drawn else None,
+                "draw_key": state.get("draw_key") if drawn else None,
+                "admitted_draw_until": state.get("admitted_draw_until"),
+                "served_draw_until": state.get("served_draw_until"),
+                "admitted_sequence_until": state.get("admitted_sequence_until"),
+                "served_sequence_until": state.get("served_sequence_until"),
                 "served_until": int(state.get("served_until", 0)),
                 "sold_out": now >= opens_at and performance.online_available - outstanding <= 0,
                 "places_may_return": performance.starts_at > now}

@@ -33,7 +33,8 @@ def venue_of_queue(queue_arn: str) -> str:
 def _record(record: dict[str, Any]) -> dict[str, Any]:
     attributes = record.get("attributes", {})
     return {"message_id": record["messageId"], "group": attributes["MessageGroupId"],
-            "accepted_at_ms": int(attributes["SentTimestamp"]), "body": json.loads(record["body"])}
+            "accepted_at_ms": int(attributes["SentTimestamp"]), "sequence": attributes.get("SequenceNumber"),
+            "body": json.loads(record["body"])}
 
 
 def handle(event: dict[str, Any], context: Any = None, now: datetime | None = None) -> dict[str, Any]:

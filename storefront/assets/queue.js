@@ -3,13 +3,16 @@
 //
 // Before the opening nothing here needs the API: the countdown comes from the
 // catalogue's opens_at and the line's progress from the static status file.
-// The API is asked for the buyer's own entry only while its place is unknown
-// and again once the line has reached it.
+// The API is asked for the buyer's own entry once the line has been served past
+// it (told by the status file: its draw or its join's sequence number, see
+// turnKnown) and, once, for its place, at a random moment within a few seconds
+// of it being known, unless the status file has answered first.
 import {
   initPage, onLangChange, t, tn, h, api, loadJson, formatMoney, formatDateTime, formatTime, formatCountdown,
   applyAccent, showProblem, showMessage, clearMessage, param, uuid, addHold, getBasket, isSlug,
   rememberBuyerSession, buyerSession, ApiProblem, renderPriceTypeInputs
 } from './core.js';
+import { drawFor, turnFromStatus } from './queue-turn.js';
 
 const STATUS_EVERY_MS = 1500;      // the status file is cached 1 s at the edge
 const DEFAULT_POLL_MS = 2000;      // until the API says otherwise (poll_after_ms)
@@ -17,6 +20,7 @@ const SLOW_CHECK_MS = 120000;      // while the status file says nothing changed
 const PREQUEUE_CHECK_MS = 30000;   // before the draw, the entry cannot change much
 const STATUS_STALE_MS = 10000;     // without a status file for this long, ask the API instead
 const MAX_BACKOFF_MS = 15000;
+const POSITION_ASK_SPREAD_MS = 10000; // the place is asked for once, spread so a line's opening is no herd
 
 const venueSlug = param('venue') || '';
 const eventId = param('event') || '';
@@ -38,7 +42,9 @@ const els = {
 const state = {
   event: null, performance: null, onsale: null, opensAt: NaN,
   status: null, statusAt: 0, statusFailedSince: 0,
-  entry: null,            // {entry_id, queue_token, buyer_session, tickets, serving_start}
+  entry: null,            // {entry_id, queue_token, buyer_session, tickets, pre_queue, sequence_number}
+  draw: null,             // {key, value}: this entry's draw, once the status file reveals the key
+  positionAskAt: 0,       // when to ask for the place (0: not yet known to be numbered)
   answer: null,           // the last GET answer for the entry
   mode: 'loading',        // loading | pick | waiting | done | unavailable
   joining: false, entryBusy: false, entryNotBefore: 0, lastEntryAt: 0, failures: 0, wasOpen: false,
@@ -64,6 +70,8 @@ function saveEntry() { writeJson(localStorage, ENTRY_KEY, state.entry); }
 function forgetEntry() {
   state.entry = null;
   state.answer = null;
+  state.draw = null;
+  state.positionAskAt = 0;
   removeKey(localStorage, ENTRY_KEY);
 }
 
@@ -310,7 +318,8 @@ async function join(e) {
     rememberBuyerSession(answer.buyer_session);
     state.entry = {
       entry_id: answer.entry_id, queue_token: answer.queue_token, joined_at_ms: answer.joined_at_ms,
-      buyer_session: answer.buyer_session || buyerSession(), tickets
+      buyer_session: answer.buyer_session || buyerSession(), tickets,
+      pre_queue: answer.pre_queue === true, sequence_number: answer.sequence_number || null
     };
     saveEntry();
     removeKey(sessionStorage, PENDING_KEY);
@@ -318,6 +327,8 @@ async function join(e) {
     state.mode = 'waiting';
     state.entryNotBefore = 0;
     state.lastEntryAt = 0;
+    state.draw = null;
+    state.positionAskAt = 0;
     render();
     pollEntryIfDue();
   } catch (err) {
@@ -345,6 +356,7 @@ async function pollStatus() {
       state.status = data;
       state.statusAt = Date.now();
       state.statusFailedSince = 0;
+      if (state.entry?.pre_queue) await learnDraw(data.draw_key).catch(() => {});
     }
   } catch {
     if (!state.statusFailedSince) state.statusFailedSince = Date.now(); // not written yet, or offline
@@ -355,17 +367,33 @@ async function pollStatus() {
   }
 }
 
-/** Whether the buyer's own entry should be asked for now (docs/onsale.md: only until the
-    place is known, and again once the line has reached it). */
+/** Learn this entry's draw once the status file reveals the draw key. */
+async function learnDraw(key) {
+  if (!key || state.draw?.key === key || !state.entry?.entry_id) return;
+  state.draw = { key, value: await drawFor(key, state.entry.entry_id) };
+}
+
+function turnKnown(status) {
+  const draw = status?.draw_key && state.draw?.key === status.draw_key ? state.draw.value : null;
+  return turnFromStatus(status, state.entry, draw);
+}
+
+/** Whether the buyer's own entry should be asked for now (docs/onsale.md). */
 function entryWanted(now) {
   if (state.mode !== 'waiting' || !state.entry) return false;
   const pos = position();
   const status = statusFresh(now) ? state.status : null;
+  const turn = turnKnown(status);
+  if (turn === 'served') return true;
+  if (turn === 'not_admitted') return now - state.lastEntryAt >= SLOW_CHECK_MS; // the sold-out notice says it
   if (pos === null) {
-    // The status file says up to when joins have their place: ask once ours has one
-    // (and now and then, should the clocks disagree by a little).
+    // The status file says up to when joins have their place: ask for ours once, at a
+    // random moment within a few seconds (and now and then, should clocks disagree a little).
     if (status && Number.isFinite(status.numbered_until_ms) && Number.isFinite(state.entry.joined_at_ms)) {
-      return status.numbered_until_ms >= state.entry.joined_at_ms || now - state.lastEntryAt >= SLOW_CHECK_MS;
+      if (status.open && status.numbered_until_ms >= state.entry.joined_at_ms && !state.positionAskAt) {
+        state.positionAskAt = now + Math.random() * POSITION_ASK_SPREAD_MS;
+      }
+      return (state.positionAskAt && now >= state.positionAskAt) || now - state.lastEntryAt >= SLOW_CHECK_MS;
     }
     if (isOpen(now)) return true;
     // In the pre-queue the place is drawn at the opening: look only now and then.
