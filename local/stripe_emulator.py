@@ -710,6 +710,8 @@ class StripeEmulator:
                 if not t:
                     raise _not_found("transfer", parts[1])
                 return 200, self._public_session(t)
+            if n == 3 and parts[2] == "reversals" and method == "POST":
+                return 200, self._create_reversal(parts[1], params, idem_key)
         elif n >= 1 and parts[0] == "refunds":
             if n == 1 and method == "POST":
                 return 200, self._create_refund(params, idem_key)
@@ -925,6 +927,31 @@ class StripeEmulator:
         }
         self._transfers[tid] = t
         return self._public_session(t)
+
+    def _create_reversal(self, tid: str, p: dict, idem_key: str | None) -> dict:
+        """Part or all of a transfer taken back from the connected account, never more than is
+        left of it: Stripe refuses a reversal of an already reversed transfer or beyond its rest."""
+        t = self._transfers.get(tid)
+        if not t:
+            raise _not_found("transfer", tid)
+        remaining = t["amount"] - t["amount_reversed"]
+        if remaining <= 0:
+            raise StripeError(400, f"Transfer {tid} has already been fully reversed.",
+                              code="transfer_already_reversed")
+        amount = _int(p, "amount", minimum=1)
+        if amount is None:
+            amount = remaining
+        if amount > remaining:
+            raise _invalid("amount", f"Reversal amount ({format_eur(amount, t['currency'])}) is greater than "
+                                     f"the amount left on transfer {tid} ({format_eur(remaining, t['currency'])}).")
+        r = {"id": _rand_id("trr_test_"), "object": "transfer_reversal", "amount": amount,
+             "currency": t["currency"], "transfer": tid, "destination_payment_refund": _rand_id("pyr_test_"),
+             "metadata": _dict(p, "metadata"), "created": int(time.time())}
+        t["amount_reversed"] += amount
+        t["reversed"] = t["amount_reversed"] >= t["amount"]
+        t["reversals"]["data"].append(copy.deepcopy(r))
+        self._create_event("transfer.reversed", self._public_session(t), idempotency_key=idem_key)
+        return copy.deepcopy(r)
 
     def _create_refund(self, p: dict, idem_key: str | None) -> dict:
         pid = p.get("payment_intent")

@@ -8,8 +8,10 @@ Items (docs/staff.md, "Box office"):
   MOVES#{day} / {kind}#{order}  one sale or refund of a shift, signed amount per payment method:
                               written once (conditional), so a retry never counts twice
   SETTINGS#BOXOFFICE / REFUND the venue's refund policy
+  CANCEL-REQUEST#{hash} / REQUEST  a cancel asked by a lead or an API key with an Idempotency-Key
 Cancelling an order (paid -> cancelled, its places back on sale, its refund
-move) is one transaction.
+move, the request) is one transaction; any paid order, not only the counter's
+(services/order_cancellation.py).
 """
 
 from __future__ import annotations
@@ -130,21 +132,51 @@ class BoxOfficeStore:
         self.db.put_item(TableName=self.table, Item=marshal({"pk": "SETTINGS#BOXOFFICE", "sk": "REFUND", **policy}))
 
     # -- cancelling ---------------------------------------------------------------------
-    def cancel_order(self, order: Order, holds: list[Hold], tickets: list[Ticket], refund: dict[str, Any],
-                     cancelled_by: str, at: datetime) -> bool:
+    # Used by services/order_cancellation.py for the counter, the lead and an API key alike.
+    def cancel_order(self, order: Order, holds: list[Hold], tickets: list[Ticket], refund: dict[str, Any] | None,
+                     cancelled_by: str, at: datetime, *, refund_status: str = "refunded",
+                     request: dict[str, Any] | None = None) -> bool:
         """paid -> cancelled, every place back on sale, its tickets off the door
-        lists (not sold any more), the refund move: at once. False (nothing
-        written) if the order was no longer paid."""
+        lists (not sold any more), the counter's refund move (if any), the
+        request that asked for it (if any), and whether its money is back yet
+        ("pending" until Stripe refunded it): at once. False (nothing written)
+        if the order was no longer paid or the request was already recorded."""
         items: list[dict[str, Any]] = [{"Update": {
             "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
-            "UpdateExpression": "SET #s = :cancelled, cancelled_at = :at, cancelled_by = :by",
+            "UpdateExpression": "SET #s = :cancelled, cancelled_at = :at, cancelled_by = :by, refund_status = :r",
             "ConditionExpression": "#s = :paid", "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": values(cancelled=OrderStatus.CANCELLED.value, paid=OrderStatus.PAID.value,
-                                                at=at.isoformat(), by=cancelled_by)}}]
+                                                at=at.isoformat(), by=cancelled_by, r=refund_status)}}]
         items += self.store.places_back(order, holds)
         items += [{"Delete": {"TableName": self.table, "Key": key(f"DOOR#{t.performance_id}", f"TICKET#{t.ticket_id}"),
                               # an admission at a door at this very moment wins; the cancel is refused
                               "ConditionExpression": "attribute_not_exists(admitted_at)"}}
                   for t in tickets]
-        items.append(self._move_put(refund))
+        if refund:
+            items.append(self._move_put(refund))
+        if request:
+            items.append({"Put": {"TableName": self.table,
+                                  "Item": marshal({"pk": f"CANCEL-REQUEST#{request['key_hash']}", "sk": "REQUEST",
+                                                   **request}),
+                                  "ConditionExpression": "attribute_not_exists(pk)"}})
         return self.store._transact_if_unchanged(items)
+
+    def get_cancel_request(self, key_hash: str) -> dict[str, Any] | None:
+        """A cancel asked with an Idempotency-Key (its hash): the order and the request's fingerprint."""
+        return self._get(f"CANCEL-REQUEST#{key_hash}", "REQUEST")
+
+    def mark_refunded(self, order_id: str, refund: dict[str, Any]) -> bool:
+        """pending -> refunded with Stripe's ids; False if an earlier call already recorded it."""
+        try:
+            self.db.update_item(TableName=self.table, Key=key(f"ORDER#{order_id}", "ORDER"),
+                                UpdateExpression="SET refund_status = :done, refund = :refund",
+                                ConditionExpression="#s = :cancelled AND (attribute_not_exists(refund_status) "
+                                                    "OR refund_status <> :done)",
+                                ExpressionAttributeNames={"#s": "status"},
+                                ExpressionAttributeValues=values(done="refunded", refund=refund,
+                                                                 cancelled=OrderStatus.CANCELLED.value))
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise

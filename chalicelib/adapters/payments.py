@@ -118,9 +118,19 @@ def charge_of(payment_intent_id: str) -> str | None:
     return intent.latest_charge if isinstance(intent.latest_charge, str) else getattr(intent.latest_charge, "id", None)
 
 
-def refund(payment_intent_id: str, *, idempotency_key: str) -> str:
-    """The whole payment back to the buyer (a counter order cancelled); the refund's id."""
-    result = _call(_client().v1.refunds.create, params={"payment_intent": payment_intent_id},
+def refund(payment_intent_id: str, *, idempotency_key: str, amount: int | None = None) -> str:
+    """Money back to the buyer: `amount` cents of the payment (one venue's part of a basket), or the
+    whole payment without it (a counter order, whose payment is its own); the refund's id."""
+    params: dict[str, Any] = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
+    result = _call(_client().v1.refunds.create, params=params, options={"idempotency_key": idempotency_key})
+    return result.id
+
+
+def reverse_transfer(transfer_id: str, *, amount: int, idempotency_key: str) -> str:
+    """Take `amount` cents of a payout back from the venue's account (its order refunded); the reversal's id."""
+    result = _call(_client().v1.transfers.reversals.create, transfer_id, params={"amount": amount},
                    options={"idempotency_key": idempotency_key})
     return result.id
 

@@ -31,12 +31,13 @@ def _list_of(ref: dict[str, Any]) -> dict[str, Any]:
 
 
 def _models() -> dict[str, Any]:
-    from chalicelib.api.v1_models import CheckIn
+    from chalicelib.api.v1_models import CancelOrder, CheckIn, OrderCancellation
     from chalicelib.domain.api_keys import ApiKey, NewApiKey, NewSecret, Rotation
     from chalicelib.domain.model import Event, NewEvent, NewPerformance, Performance, Ticket
     from chalicelib.domain.webhooks import OPENAPI_MODELS as webhook_models
 
     return {**webhook_models, "Event": Event, "Performance": Performance, "Ticket": Ticket, "CheckIn": CheckIn,
+            "CancelOrder": CancelOrder, "OrderCancellation": OrderCancellation,
             "NewEvent": NewEvent, "NewPerformance": NewPerformance, "NewApiKey": NewApiKey, "Rotation": Rotation, "ApiKey": ApiKey, "NewSecret": NewSecret}
 
 
@@ -70,6 +71,12 @@ DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
         "response": _list_of(ANY_OBJECT)},
     ("GET", "/v1/venues/{venue}/orders/{order_id}"): {"summary": "An order with its tickets (no buyer)",
                                                      "response": ANY_OBJECT},
+    ("POST", "/v1/venues/{venue}/orders/{order_id}/cancel"): {
+        "summary": "Cancel a paid online order and refund this venue's part (Idempotency-Key required)",
+        "request": "CancelOrder", "response": _ref("OrderCancellation"), "status": "200",
+        "request_example": {"reason": "customer_request"},
+        "example": {"order_id": "ord_7d3c…", "status": "cancelled", "cancelled_at": "2027-03-01T10:15:00+00:00",
+                    "refunded": 5000, "refund_status": "refunded", "currency": "eur"}},
     ("GET", "/v1/venues/{venue}/sales"): {
         "summary": "Sales per performance: sold, held, available, revenue by price type and channel (no buyers)",
         "response": _list_of(ANY_OBJECT)},
@@ -144,7 +151,7 @@ def build(app: Any, server_url: str = "/api") -> dict[str, Any]:
             body_content: dict[str, Any] = {"schema": _ref(info["request"])}
             if "request_example" in info:
                 body_content["example"] = info["request_example"]
-            operation["requestBody"] = {"required": info["request"] != "Rotation",
+            operation["requestBody"] = {"required": info["request"] not in ("Rotation", "CancelOrder"),
                                         "content": {"application/json": body_content}}
         operation["tags"] = [_tag(path)]
         paths.setdefault(path, {})[method.lower()] = operation

@@ -174,6 +174,20 @@ def read_order(venue, order_id, *, store, caller):
     return json_response(order)
 
 
+@route(staff, "/venues/{venue}/orders/{order_id}/cancel", methods=["POST"], venue_access="lead")
+def cancel_order(venue, order_id, *, store, caller):
+    """The lead cancels an online order and refunds it, as the venue's integration can
+    (services/order_cancellation.py); Idempotency-Key required."""
+    from chalicelib.api.v1_models import CancelOrder
+    from chalicelib.services import order_cancellation
+
+    request = staff.current_request
+    key = idempotency_key(request, required=True)
+    body = parse(request, CancelOrder) if (request.raw_body or b"").strip() else CancelOrder()
+    return json_response(order_cancellation.cancel_online(bootstrap.network(), store, order_id, by=caller.username,
+                                                          idempotency_key=key, reason=body.reason))
+
+
 @route(staff, "/venues/{venue}/customers", methods=["GET"], venue_access="lead")
 def list_customers(venue, *, store, caller):
     customers = store.list_customers()

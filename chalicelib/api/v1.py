@@ -112,6 +112,23 @@ def read_order(venue, order_id, *, store, caller):
     return json_response(order, headers=NO_STORE)
 
 
+@route(v1, "/v1/venues/{venue}/orders/{order_id}/cancel", methods=["POST"], venue_access="api-key",
+       scope="orders:write")
+def cancel_order(venue, order_id, *, store, caller):
+    """Cancel a paid online order within the venue's refund policy and refund this venue's part of its
+    payment. Idempotency-Key required: a repeat answers the order's state and refunds once."""
+    from chalicelib import bootstrap
+    from chalicelib.api.v1_models import CancelOrder
+    from chalicelib.services import order_cancellation
+
+    request = v1.current_request
+    key = idempotency_key(request, required=True)
+    body = parse(request, CancelOrder) if (request.raw_body or b"").strip() else CancelOrder()
+    return json_response(order_cancellation.cancel_online(bootstrap.network(), store, order_id, by=caller.key_id,
+                                                          idempotency_key=key, reason=body.reason),
+                         headers=NO_STORE)
+
+
 @route(v1, "/v1/venues/{venue}/sales", methods=["GET"], venue_access="api-key", scope="reports:read")
 def sales_report(venue, *, store, caller):
     """Per performance: sold, held, available, revenue by price type and channel (no buyers), as the lead's overview."""

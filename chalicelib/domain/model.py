@@ -395,7 +395,7 @@ class OrderStatus(StrEnum):
     PENDING = "pending"
     PAID = "paid"
     EXPIRED = "expired"
-    CANCELLED = "cancelled"  # cancelled and refunded at the counter: its tickets are refused at the door
+    CANCELLED = "cancelled"  # cancelled (counter, lead or API key): its tickets are refused at the door
 
 
 class Order(Model):
@@ -413,6 +413,10 @@ class Order(Model):
     transfer_attempt: int = 0
     language: str = "nl"  # the buyer's, from checkout: their confirmation mail speaks it
     channel: Channel = "online"
+    cancelled_at: datetime | None = None
+    # A cancelled order's money: "pending" from the cancel until Stripe has refunded it
+    # (services/order_cancellation.py), "refunded" once given back.
+    refund_status: Literal["pending", "refunded"] | None = None
 
 
 class Ticket(Model):

@@ -24,7 +24,7 @@ from chalicelib.domain import tickets as ticket_codes
 from chalicelib.domain.model import Hold, HoldStatus, NewHold, Order, OrderStatus, utcnow
 from chalicelib.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound, TillAlreadyOpen, TillNotOpen
 from chalicelib.observability import count, logger
-from chalicelib.services import sales, webhooks
+from chalicelib.services import order_cancellation, sales
 from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
@@ -254,9 +254,9 @@ def day_report(store: VenueStore, day: str, clerk: str | None) -> dict[str, Any]
 
 
 # -- refunds -------------------------------------------------------------------------
-def refund_policy(store: VenueStore) -> rules.RefundPolicy:
-    stored = BoxOfficeStore(store).get_refund_policy() or {}
-    return rules.RefundPolicy.model_validate({k: v for k, v in stored.items() if k in rules.RefundPolicy.model_fields})
+# The policy, the cancel's transaction, the refund at Stripe and the webhooks are
+# services/order_cancellation.py's, shared with the lead's and the API's cancel.
+refund_policy = order_cancellation.refund_policy
 
 
 def set_refund_policy(store: VenueStore, policy: rules.RefundPolicy, by: str) -> rules.RefundPolicy:
@@ -278,44 +278,20 @@ def cancel(network: NetworkStore, store: VenueStore, clerk: str, order_id: str,
         raise NotFound("This order does not exist.")
     if record is None:
         raise Conflict("Only orders sold at the counter are refunded here.", reason="not_a_counter_order")
-    if order.status == OrderStatus.CANCELLED:
-        if record["method"] == "payment-link":
-            _refund_at_stripe(network, record)  # again: the first may have failed after the cancel (same key)
-        return {"order_id": order_id, "status": "cancelled", "refunded": order.total, "method": record["method"]}
-    if order.status != OrderStatus.PAID:
-        raise Conflict("Only a paid order can be cancelled.")
-    tickets = store.tickets_of_order(order_id)
-    if any(t.checked_in_at for t in tickets):
-        raise Conflict("A ticket of this order was already used at the door.", reason="ticket_used")
-    refund_policy(store).check(min(t.starts_at for t in tickets), now)
-    shift = box.open_shift_of(clerk)
-    if not shift:
-        raise TillNotOpen("Open your cash drawer before you refund.")
-    holds = [h for h in (store.get_hold(h) for h in order.hold_ids) if h]
-    refund = {**_move({**record, "shift_id": shift["shift_id"], "clerk": clerk, "day": shift["day"]}, "refund",
-                      -order.total)}
-    if not box.cancel_order(order, holds, tickets, refund, clerk, now) and store.get_order(order_id).status != OrderStatus.CANCELLED:
-        # e.g. a door admitted one of its tickets at this very moment: nothing was written
-        raise Conflict("This order changed meanwhile. Look it up again.")
-    if record["method"] == "payment-link":
-        # Only once the cancel is written (a refused cancel refunds nothing); if Stripe fails now,
-        # cancelling again retries the refund under the same idempotency key.
-        _refund_at_stripe(network, record)
-    count("CounterRefunds", store.venue)
-    webhooks.emit_order_cancelled(store, order_id, refunded=order.total)
-    from chalicelib.services import catalogue
+    # A payment link's whole payment back, under the key the counter has always used.
+    stripe = (order_cancellation.StripeRefund(refund_key=f"counter-refund-{record['order_id']}")
+              if record["method"] == "payment-link" else None)
 
-    for hold in holds:
-        catalogue.follow_return(network, store, hold.event_id, hold.performance_id, hold.quantity)
+    def drawer_move() -> dict[str, Any]:
+        shift = box.open_shift_of(clerk)
+        if not shift:
+            raise TillNotOpen("Open your cash drawer before you refund.")
+        return _move({**record, "shift_id": shift["shift_id"], "clerk": clerk, "day": shift["day"]}, "refund",
+                     -order.total)
+
+    if order_cancellation.cancel(network, store, order, by=clerk, now=now, stripe=stripe, move_for=drawer_move):
+        count("CounterRefunds", store.venue)
     return {"order_id": order_id, "status": "cancelled", "refunded": order.total, "method": record["method"]}
-
-
-def _refund_at_stripe(network: NetworkStore, record: dict[str, Any]) -> None:
-    from chalicelib.adapters import payments
-
-    basket = network.get_basket(record["basket_id"]) or {}
-    session = payments.retrieve_checkout(basket["checkout_session_id"])
-    payments.refund(session["payment_intent"], idempotency_key=f"counter-refund-{record['order_id']}")
 
 
 # -- finding an order -------------------------------------------------------------------

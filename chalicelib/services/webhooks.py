@@ -168,18 +168,6 @@ def emit_safely(store: Any, event_type: str, data: dict[str, Any], subject: str 
         logger.exception("webhook event not emitted", extra={"venue": store.venue, "type": event_type})
 
 
-def emit_order_cancelled(store: Any, order_id: str, *, refunded: int) -> None:
-    """A cancelled order, and its refund when money went back."""
-    try:
-        found = store.get_order(order_id)
-        order = found.model_dump(mode="json") if found else {"order_id": order_id}
-        emit_safely(store, "order.cancelled", {"order": order}, order_id)
-        if refunded:
-            emit_safely(store, "order.refunded", {"order": order, "refunded": refunded}, order_id)
-    except Exception:  # noqa: BLE001 - the cancel stands
-        logger.exception("webhook events of a cancel not emitted", extra={"venue": store.venue})
-
-
 def sweep_outbox(store: Any) -> int:
     webhooks = _store(store)
     sent = 0
