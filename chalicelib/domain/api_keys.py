@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -126,12 +127,18 @@ class RateWindow:
     def __init__(self, per_second: int, burst: int) -> None:
         self.per_second, self.burst = per_second, burst
         self._counts: dict[str, tuple[int, int]] = {}
+        # `chalice local` serves requests on threads: read-count-write must not interleave.
+        self._lock = threading.Lock()
 
     def take(self, key_id: str, now: float) -> int:
         """0 if the request may go, else the seconds to wait."""
+        with self._lock:
+            return self._take(key_id, now)
+
+    def _take(self, key_id: str, now: float) -> int:
         second = int(now)
         window, count = self._counts.get(key_id, (second, 0))
-        if window != second:
+        if second > window:  # a request that read the clock before a newer one took the lock counts in the newer window
             window, count = second, 0
         if count >= self.per_second + self.burst:
             return 1
