@@ -49,6 +49,7 @@ check: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
+	$(PY) -m bench.moto_throughput
 
 # Schemathesis over the integrator API with many examples per operation (make test runs 10).
 fuzz: $(VENV)/.installed
