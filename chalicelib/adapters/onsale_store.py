@@ -159,10 +159,33 @@ class OnSaleStore:
                 items.append({**place, "pk": f"QAFTER#{entry['performance_id']}#{entry['seq']}", "seq": entry["seq"],
                               "sequence": entry.get("sequence")})
             elif entry.get("draw"):
-                shard = int(entry["entry_id"][:4], 16) % PRE_QUEUE_SHARDS
-                items.append({"pk": f"QPRE#{entry['performance_id']}#{shard}", "sk": f"{entry['draw']}#{entry['entry_id']}",
-                              "entry_id": entry["entry_id"], "draw": entry["draw"], "ttl": entry["ttl"]})
+                items.append(self._draw_item(entry))
         self._batch_write(items)
+
+    def write_pre_arrivals(self, performance_id: str, lanes: set[int], entries: list[dict[str, Any]]) -> bool:
+        """The usual case of a pre-queue batch in one request: its entries and
+        draws, only if none of their lanes has closed and none was written
+        before. False, with nothing written, otherwise (or on a transaction
+        conflict): the caller then takes the careful path."""
+        closed = " AND ".join(f"NOT contains(pre_lanes_closed, :l{lane})" for lane in sorted(lanes))
+        items: list[dict[str, Any]] = [{"ConditionCheck": {
+            "TableName": self.table, "Key": key(f"QUEUE#{performance_id}", "STATE"), "ConditionExpression": closed,
+            "ExpressionAttributeValues": {f":l{lane}": {"N": str(lane)} for lane in lanes}}}]
+        for entry in entries:
+            items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
+                                  "Item": marshal({"pk": f"QENTRY#{entry['entry_id']}", "sk": "QENTRY", **entry})}})
+            items.append({"Put": {"TableName": self.table, "Item": marshal(self._draw_item(entry))}})
+        try:
+            self.db.transact_write_items(TransactItems=items)
+            return True
+        except ClientError:
+            return False
+
+    @staticmethod
+    def _draw_item(entry: dict[str, Any]) -> dict[str, Any]:
+        shard = int(entry["entry_id"][:4], 16) % PRE_QUEUE_SHARDS
+        return {"pk": f"QPRE#{entry['performance_id']}#{shard}", "sk": f"{entry['draw']}#{entry['entry_id']}",
+                "entry_id": entry["entry_id"], "draw": entry["draw"], "ttl": entry["ttl"]}
 
     def pre_queue(self, performance_id: str) -> list[tuple[str, str]]:
         """(draw, entry_id) of everyone who joined before opening."""

@@ -187,10 +187,20 @@ def take_pre_arrivals(onsale: OnSaleStore, performance_id: str, records: list[di
     lane draws the places. An arrival behind its lane's marker joined too
     late for the draw: it goes to the arrivals after opening, in queue order."""
     now = now or utcnow()
-    state = onsale.state(performance_id)
-    if state is None:
+    draw_key = _draw_key(onsale, performance_id)
+    if draw_key is None:
         logger.warning("arrival for a performance without on-sale", extra={"venue": onsale.venue})
         return
+    if all(r["body"].get("kind") == "arrive" for r in records):
+        fresh: dict[str, dict[str, Any]] = {}
+        for record in records:
+            fresh.setdefault(record["body"]["entry_id"], record["body"])  # the first join counts
+        if onsale.write_pre_arrivals(performance_id, {int(r["group"].rpartition("#")[2]) for r in records}, [
+                {**_arrival_entry(body), "state": EntryState.QUEUED.value, "draw": rules.draw_for(draw_key, body["entry_id"])}
+                for body in fresh.values()]):
+            return
+    # The careful path: an opening marker, a lane that has closed, or an arrival delivered again.
+    state = onsale.state(performance_id) or {}
     closed = {int(lane) for lane in state.get("pre_lanes_closed", ())}
     known = onsale.entries(r["body"]["entry_id"] for r in records if r["body"].get("kind") == "arrive")
     pending: list[dict[str, Any]] = []
@@ -212,10 +222,24 @@ def take_pre_arrivals(onsale: OnSaleStore, performance_id: str, records: list[di
             late.append((f"late-{body['entry_id']}", body))  # its own deduplication id: SQS would drop a reuse
         else:
             pending.append({**_arrival_entry(body), "state": EntryState.QUEUED.value,
-                            "draw": rules.draw_for(state["draw_key"], body["entry_id"])})
+                            "draw": rules.draw_for(draw_key, body["entry_id"])})
     onsale.write_places(pending)
     if late:  # SQS drops a repeat of these within its deduplication window
         onsale.send(ARRIVE_GROUP + performance_id, late)
+
+
+_draw_keys: dict[tuple[str, str], str] = {}
+
+
+def _draw_key(onsale: OnSaleStore, performance_id: str) -> str | None:
+    """The line's draw key, read once per instance: it never changes."""
+    cache_key = (onsale.venue, performance_id)
+    if cache_key not in _draw_keys:
+        state = onsale.state(performance_id)
+        if state is None:
+            return None
+        _draw_keys[cache_key] = state["draw_key"]
+    return _draw_keys[cache_key]
 
 
 def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[str, Any]],
