@@ -323,6 +323,48 @@ def _install_request_overhead_cuts() -> None:
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(utils.method_names_from_class)
 
 
+def _tree_shape(node: Any) -> Any:
+    """A parse tree as plain values (node types, attributes, children), parents left out."""
+    if not hasattr(node, "__dict__"):
+        return node
+    return (type(node).__name__, tuple((key, _tree_shape(value) if key != "children" else
+                                        tuple(_tree_shape(child) for child in value or ()))
+                                       for key, value in sorted(vars(node).items()) if key != "parent"))
+
+
+def _install_update_expression_cache() -> None:
+    """moto parses an UpdateExpression (twice per UpdateItem) with a
+    hand-written tokenizer and parser, about 0.5-3 ms each, the largest
+    single cost of a conditional write. The tree depends on the expression's
+    text alone; it is parsed once per text and each caller gets its own copy
+    (moto's validator rewrites the tree it is given). An invalid expression
+    is not remembered and fails as before. LOKET_CHECK_FAST_DYNAMODB=1 parses
+    every time as well and fails loudly on a difference."""
+    import functools
+    import os
+    import pickle
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    parse = UpdateExpressionParser.make.__func__
+    check = os.environ.get("LOKET_CHECK_FAST_DYNAMODB") == "1"
+
+    @functools.lru_cache(maxsize=4096)
+    def parsed(expression: str) -> bytes:
+        return pickle.dumps(parse(UpdateExpressionParser, expression), pickle.HIGHEST_PROTOCOL)
+
+    def make(cls, expression_str):  # noqa: ANN001 - moto's signature
+        if cls is not UpdateExpressionParser or not isinstance(expression_str, str):
+            return parse(cls, expression_str)
+        tree = parsed(expression_str)
+        copy = pickle.loads(tree)
+        if check and _tree_shape(parse(cls, expression_str)) != _tree_shape(copy):
+            raise AssertionError(f"cached UpdateExpression differs for {expression_str!r}")
+        return copy
+
+    UpdateExpressionParser.make = classmethod(make)
+
+
 def _install_sqs_long_poll_without_spinning() -> None:
     """moto's long poll waits "until the queue has a visible message"; a FIFO
     queue whose only visible messages are in a group another consumer is
@@ -491,11 +533,15 @@ def authorize_dynamodb_by_table() -> None:
     DynamoHandler.call_action = call_action_as_aws
     _install_request_overhead_cuts()
     _install_dynamodb_plain_json_answers()
+    _install_update_expression_cache()
     _install_sqs_redelivery()
     _install_sqs_long_poll_without_spinning()
     _install_sqs_cheap_attribute_reads()
     _install_sqs_get_queue_url_by_name()
     _install_s3_missing_key_403()
+    from local import moto_sqs_fifo
+
+    moto_sqs_fifo.install()
     _installed = True
 
 
@@ -514,6 +560,63 @@ class LocalAws:
         self.server.stop()
 
 
+class MotoServer:
+    """moto's WSGI application on waitress instead of werkzeug's development server.
+
+    moto's ThreadedMotoServer starts a thread per connection, sends an
+    answer's headers and body in separate writes and listens with a small
+    backlog: under an on-sale's burst it was a third of the moto process's
+    time. waitress serves the same application from a fixed pool of worker
+    threads, keeps connections alive, sends each answer in one write, and
+    listens with a backlog like a real service's. Every request still goes
+    through moto and Loket's rules above, unchanged.
+    """
+
+    BACKLOG = 2048
+    # A worker is held for the whole of an SQS long poll (up to 20 s): enough
+    # of them that every poller of a full local stack plus the API's and the
+    # benchmarks' concurrency never waits for a free one.
+    THREADS = 96
+    CONNECTIONS = 4096
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, threads: int = THREADS,
+                 backlog: int = BACKLOG) -> None:
+        import logging
+
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from waitress.server import create_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def moto_app(environ: dict[str, Any], start_response: Any) -> Any:
+            # werkzeug's server gave moto the request target as RAW_URI (S3 keys keep their encoding).
+            environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+            return app(environ, start_response)
+
+        # "Task queue depth" is a burst working as intended, not a fault.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        self._server = create_server(
+            moto_app, host=host, port=port, threads=threads, backlog=backlog, connection_limit=self.CONNECTIONS,
+            asyncore_use_poll=True,  # select() stops at 1,024 descriptors
+            clear_untrusted_proxy_headers=False,  # every header reaches moto as sent (SigV4 signs them)
+            channel_timeout=120, ident="amazon.com")
+        self._thread = threading.Thread(target=self._server.run, name="moto-http", daemon=True)
+
+    def start(self) -> "MotoServer":
+        self._thread.start()
+        return self
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        return str(self._server.effective_host), int(self._server.effective_port)
+
+    def stop(self) -> None:
+        from waitress import wasyncore
+
+        self._server.task_dispatcher.shutdown(timeout=2)  # a long poll may still run: it ends with the process
+        wasyncore.close_all(self._server._map)
+        self._thread.join(timeout=10)
+
+
 def start_local_aws(port: int = 0, host: str = "127.0.0.1") -> LocalAws:
     """Start moto on `host:port` with IAM enforcement on.
 
@@ -523,14 +626,11 @@ def start_local_aws(port: int = 0, host: str = "127.0.0.1") -> LocalAws:
     """
     import logging
 
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     authorize_dynamodb_by_table()
     settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
+    server = MotoServer(host=host, port=port).start()
     bound_host, bound_port = server.get_host_and_port()
     endpoint = f"http://{bound_host}:{bound_port}"
     bootstrap = boto3.client(
