@@ -197,11 +197,41 @@ def _statement_result(self: Any, action: str, resource: str = "*", principal: st
 
 
 def _evaluate(policies: Iterable[Any], action: str, resource: str, context: dict[str, list[str]]) -> Any:
-    """Explicit Deny wins, then any Allow, else the implicit deny (NEUTRAL)."""
+    """Explicit Deny wins, then any Allow, else the implicit deny (NEUTRAL).
+
+    The answer depends only on the policies' text and the request, so it is
+    remembered under exactly those (_evaluate_documents): a changed policy is
+    a different text, and takes effect on the next request as in AWS."""
+    policies = list(policies)
+    documents = tuple(_document_text(policy) for policy in policies)
+    if all(isinstance(document, str) for document in documents):
+        return _evaluate_documents(documents, action, resource,
+                                   tuple(sorted((key, tuple(values)) for key, values in context.items())))
+    return _evaluate_uncached(policies, action, resource, context)
+
+
+def _document_text(policy: Any) -> Any:
+    """The policy document as IAMPolicy reads it: inline text, or a managed policy's default version."""
+    from moto.iam.models import Policy
+
+    if isinstance(policy, Policy):
+        return next(version.document for version in policy.versions if version.is_default)
+    if isinstance(policy, str):
+        return policy
+    return policy["policy_document"]
+
+
+@functools.lru_cache(maxsize=16384)
+def _evaluate_documents(documents: tuple[str, ...], action: str, resource: str,
+                        context: tuple[tuple[str, tuple[str, ...]], ...]) -> Any:
+    return _evaluate_uncached(documents, action, resource, {key: list(values) for key, values in context})
+
+
+def _evaluate_uncached(policies: Iterable[Any], action: str, resource: str, context: dict[str, list[str]]) -> Any:
     from moto.iam.access_control import IAMPolicy, PermissionResult
 
     permitted = False
-    for policy in policies:
+    for policy in policies:  # inline text, a managed Policy or its dict: what IAMPolicy takes
         result = IAMPolicy(policy).is_action_permitted(action, resource, None, context)
         if result == PermissionResult.DENIED:
             return result
@@ -525,6 +555,44 @@ def _patch_cloudformation() -> None:
     models.CloudFormationBackend.delete_stack = delete_stack
 
 
+# --- signatures ------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1024)
+def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    """SigV4's derived key (four HMACs), the same for every request a key
+    signs in one day, region and service."""
+    import hashlib
+    import hmac
+
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def _install_signing_key_cache() -> None:
+    """moto recomputes each request's signature as botocore computes it; the
+    same computation, with the derived key remembered. The signature itself
+    is still calculated over every request and compared."""
+    from botocore.auth import S3SigV4Auth, SigV4Auth
+    from moto.iam.access_control import IAMRequest, S3IAMRequest
+
+    class CachedKey:
+        def signature(self, string_to_sign: str, request: Any) -> str:
+            key = _signing_key(self.credentials.secret_key, request.context["timestamp"][0:8], self._region_name,
+                               self._service_name)
+            return self._sign(key, string_to_sign, hex=True)
+
+    class CachedKeySigV4(CachedKey, SigV4Auth):
+        pass
+
+    class CachedKeyS3SigV4(CachedKey, S3SigV4Auth):
+        pass
+
+    IAMRequest._create_auth = lambda self, credentials: CachedKeySigV4(credentials, self._service, self._region)
+    S3IAMRequest._create_auth = lambda self, credentials: CachedKeyS3SigV4(credentials, self._service, self._region)
+
+
 def install() -> None:
     """Patch moto once per process (idempotent)."""
     global _installed
@@ -537,5 +605,6 @@ def install() -> None:
     IAMRequestBase.check_action_permitted = _check_action_permitted
     IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship
     IamResponse._determine_resource = _iam_resource
+    _install_signing_key_cache()
     _patch_cloudformation()
     _installed = True
