@@ -5,6 +5,7 @@ import os
 from chalice import Chalice, Rate
 
 from chalicelib.api import http
+from chalicelib.api.authorizer import gateway
 from chalicelib.api.box_office import box_office
 from chalicelib.api.door import door
 from chalicelib.api.integrations import integrations
@@ -52,6 +53,7 @@ app.register_blueprint(privacy)
 app.register_blueprint(webhooks)
 app.register_blueprint(integrations)
 app.register_blueprint(v1)
+app.register_blueprint(gateway)  # the API key authorizer: AWS only (usage plan)
 app.register_middleware(http.framework_problems, "http")
 
 

@@ -61,6 +61,11 @@ class ConfigurationError(RuntimeError):
     """The function is not configured to run this stage safely."""
 
 
+def usage_plan_parameter_name(stage: str) -> str:
+    """Where the app stack writes its usage plan's id (infra/app-overrides.json)."""
+    return f"/loket/{stage}/api/usage-plan-id"
+
+
 def secret_parameter_name(stage: str, secret: str) -> str:
     """The one place a secret's SSM parameter name is built (deploy, local
     stack, IAM policy `parameter/loket/{stage}/stripe/*`)."""
@@ -93,6 +98,9 @@ class Settings:
     # The network's mail domain: network mails come from no-reply@ it, each
     # venue sends from its own subdomain (adapters/mail.py).
     mail_domain: str = "loket.test"
+    # The SSM parameter naming the API Gateway usage plan of the stage's per-key rate limit
+    # (infra/app-overrides.json ApiUsagePlan); empty locally, where there is no API Gateway.
+    usage_plan_parameter: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -198,6 +206,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         token_signing_key_parameter=(parameters[TOKEN_SIGNING_KEY]
                                      or secret_parameter_name(stage, TOKEN_SIGNING_KEY)),
         secrets_max_age=int(env.get("LOKET_SECRETS_MAX_AGE", "300")),
+        usage_plan_parameter=env.get("LOKET_USAGE_PLAN_PARAMETER") or ("" if local else usage_plan_parameter_name(stage)),
         public_base_url=public_base_url or ("http://127.0.0.1:8000" if local else ""),
         hold_minutes=int(env.get("LOKET_HOLD_MINUTES", "15")),
         checkout_minutes=int(env.get("LOKET_CHECKOUT_MINUTES", "35")),

@@ -84,7 +84,40 @@ def harden_template(template: dict) -> dict:
         # The API's name is the ApiName dimension of its metrics and alarms: one per stage.
         api["DefinitionBody"].setdefault("info", {})["title"] = {"Fn::Sub": "loket-${Stage}"}
         api["Name"] = {"Fn::Sub": "loket-${Stage}"}
+        usage_plan_security(api["DefinitionBody"])
     return template
+
+
+# The API key authorizer's answer is cached per key for this long: fewer lookups per request.
+# A revoked key is refused by the gate at once anyway (docs/integrations.md "Rate limit").
+AUTHORIZER_TTL_SECONDS = 60
+
+
+def usage_plan_security(definition: dict) -> None:
+    """Every /v1 route behind the API key authorizer (api/authorizer.py), which names the caller's
+    API Gateway key, and requiring that key, so the usage plan (infra/app-overrides.json
+    ApiUsagePlan) limits each venue key. The key comes from the authorizer (key source AUTHORIZER),
+    never from a header an integrator sends. Chalice's own built-in authorizers would also run
+    under `chalice local` and the test client and answer there in place of the gate; this one
+    exists only in AWS."""
+    definition["x-amazon-apigateway-api-key-source"] = "AUTHORIZER"
+    definition.setdefault("securityDefinitions", {}).update({
+        "loketApiKey": {
+            "type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "custom",
+            "x-amazon-apigateway-authorizer": {
+                "type": "token",
+                "authorizerUri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/"
+                                             "2015-03-31/functions/${ApiKeyAuthorizer.Arn}/invocations"},
+                "authorizerResultTtlInSeconds": AUTHORIZER_TTL_SECONDS,
+                # Anything that is not a Loket key is refused before the function runs.
+                "identityValidationExpression": "^[Bb]earer lk_(live|test)_[A-Za-z0-9_-]{20,}$"}},
+        "usagePlanKey": {"type": "apiKey", "name": "x-api-key", "in": "header"}})
+    for path, operations in definition.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            if method != "options":
+                operation["security"] = [{"loketApiKey": [], "usagePlanKey": []}]
 
 
 FUNCTION_NAMES = {"APIHandler": "api_handler"}
@@ -127,6 +160,16 @@ def gateway_responses() -> dict:
                                                  "Unsupported Content-Type", gateway_message),
         "ThrottledResponse": response("THROTTLED", "429", "too-many-requests", "Too many requests; try again "
                                       "in a moment", gateway_message),
+        # The API key authorizer (api/authorizer.py) in front of /v1: no key, or one that is not valid
+        # any more, answered as the gate answers it; a key over its usage plan's day.
+        "UnauthorizedResponse": response("UNAUTHORIZED", "401", "not-authenticated", "Sign in first",
+                                         json.dumps("Send your venue's API key as 'Authorization: Bearer lk_...'.")),
+        "AccessDeniedResponse": response("ACCESS_DENIED", "401", "not-authenticated", "Sign in first",
+                                         json.dumps("This API key is not valid: it was revoked, it expired after "
+                                                    "a rotation, or it never existed.")),
+        "QuotaExceededResponse": response("QUOTA_EXCEEDED", "429", "rate-limited", "Too many requests",
+                                          json.dumps("This API key made its requests for today (the usage plan's "
+                                                     "daily quota); it works again tomorrow (UTC).")),
         "Default4xxResponse": response("DEFAULT_4XX", None, "gateway-refused", "The request was refused",
                                       gateway_message),
         "Default5xxResponse": response("DEFAULT_5XX", None, "gateway-error", "The API is unavailable",

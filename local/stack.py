@@ -57,6 +57,10 @@ def start(*, moto_port: int = 0, stripe_port: int = 0, public_base_url: str = "h
     from chalicelib.adapters import provisioning
 
     local_aws = start_local_aws_process(port=moto_port) if moto_in_own_process else start_local_aws(port=moto_port)
+    if not moto_in_own_process:
+        from local import apigateway_iam
+
+        apigateway_iam.install()  # API Gateway keys authorized by method and path, as AWS does
     os.environ.update({"AWS_ENDPOINT_URL": local_aws.endpoint, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     # The pool first: the platform's API policy names it (moto's CloudFormation has no Cognito types).
     pool_id, client_id = _user_pool(local_aws)

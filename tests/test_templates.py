@@ -279,6 +279,9 @@ USED_OUTSIDE_THE_CODE = {
     "dynamodb:ConditionCheckItem": "a ConditionCheck inside transact_write_items",
     "s3:GetObject": "CloudFormation reads the venue template with the caller's rights; presigned links",
     "ssm:GetParameter": "Powertools' SSMProvider.get (adapters/secrets.py)",
+    "apigateway:POST": "create_api_key, create_usage_plan_key (adapters/gateway_keys.py): API Gateway's IAM "
+                       "actions are HTTP methods",
+    "apigateway:DELETE": "delete_api_key (adapters/gateway_keys.py)",
 }
 # Resource "*" only where no name can be known, and always narrowed by a condition.
 WILDCARD_ALLOWED = {"VenueTableEncryptionWithTheAwsManagedKey", "OnSaleWorkerMappingsOnly",
@@ -347,3 +350,31 @@ def test_the_edge_passes_every_header_the_api_reads_and_never_host(templates):
     assert api["OriginRequestPolicyId"] == {"Ref": "ApiOriginRequestPolicy"}
     catalogue = edge["CatalogueCachePolicy"]["Properties"]["CachePolicyConfig"]
     assert catalogue["MaxTTL"] <= 5  # a sell-out visible within seconds
+
+
+# -- the per-key rate limit (docs/integrations.md "Rate limit") ---------------------------------------
+def test_every_v1_route_is_behind_the_api_key_authorizer_and_the_usage_plan(templates):
+    from chalicelib.services import api_keys
+
+    resources = templates["sam.json"]["Resources"]
+    body = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    assert body["x-amazon-apigateway-api-key-source"] == "AUTHORIZER"  # the key comes from the authorizer only
+    authorizer = body["securityDefinitions"]["loketApiKey"]["x-amazon-apigateway-authorizer"]
+    assert "${ApiKeyAuthorizer.Arn}" in authorizer["authorizerUri"]["Fn::Sub"]
+    assert resources["ApiKeyAuthorizer"]["Properties"]["FunctionName"] == {"Fn::Sub": "loket-${Stage}-api_key_authorizer"}
+    operations = [(path, method, operation) for path, methods in body["paths"].items()
+                  for method, operation in methods.items() if method != "options"]
+    v1 = [operation for path, _, operation in operations if path.startswith("/v1/")]
+    assert len(v1) > 5 and all(o["security"] == [{"loketApiKey": [], "usagePlanKey": []}] for o in v1)
+    assert not [path for path, _, operation in operations if "security" in operation and not path.startswith("/v1/")]
+    plan = resources["ApiUsagePlan"]["Properties"]
+    assert plan["ApiStages"] == [{"ApiId": {"Ref": "RestAPI"}, "Stage": "api"}]
+    # The plan's numbers are the gate's own window (services/api_keys.py), so local and AWS agree.
+    assert plan["Throttle"] == {"RateLimit": api_keys.RATE_PER_SECOND,
+                                "BurstLimit": api_keys.RATE_PER_SECOND + api_keys.RATE_BURST}
+    assert plan["Quota"]["Period"] == "DAY" and plan["Quota"]["Limit"] > 0
+    assert resources["ApiUsagePlanIdParameter"]["Properties"]["Name"] == {"Fn::Sub": "/loket/${Stage}/api/usage-plan-id"}
+    # API Gateway itself answers the authorizer's refusals and the quota as problem+json.
+    assert {resources[r]["Properties"]["ResponseType"] for r in ("UnauthorizedResponse", "AccessDeniedResponse",
+                                                                   "QuotaExceededResponse")} == {
+        "UNAUTHORIZED", "ACCESS_DENIED", "QUOTA_EXCEEDED"}

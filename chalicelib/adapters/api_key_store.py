@@ -1,7 +1,8 @@
 """Venues' API keys in the network table (hashes only; no personal data).
 
   APIKEY#{sha256 of the key} / APIKEY          the key index the gate reads: venue, key id, scopes,
-                                               created, last used, expires (after a rotation)
+                                               created, last used, expires (after a rotation), and
+                                               the API Gateway key of its usage plan (AWS only)
   VENUE-APIKEYS#{venue} / KEY#{key_id}         the venue's list of its keys (label, scopes, hash,
                                                created, revoked, expires), for its lead
 
@@ -32,7 +33,8 @@ class ApiKeyStore:
 
     def create(self, record: dict[str, Any], key_hash: str) -> None:
         index = {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY", **{k: record[k] for k in
-                                                              ("key_id", "venue", "scopes", "created_at")}}
+                                                              ("key_id", "venue", "scopes", "created_at",
+                                                               "gateway_key_id") if k in record}}
         listing = {"pk": f"VENUE-APIKEYS#{record['venue']}", "sk": f"KEY#{record['key_id']}", **record,
                    "key_hash": key_hash}
         self.db.transact_write_items(TransactItems=[

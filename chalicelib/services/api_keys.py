@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters import gateway_keys
 from chalicelib.adapters.api_key_store import ApiKeyStore
 from chalicelib.adapters.network_store import NetworkStore
 from chalicelib.domain import api_keys as rules
@@ -38,6 +39,11 @@ def create(network: NetworkStore, venue: str, stage: str, request: rules.NewApiK
     secret = rules.new_secret(stage)
     record = {"key_id": rules.new_key_id(), "venue": venue, "label": request.label, "scopes": request.scopes,
               "prefix": rules.prefix_for(stage), "created_at": moment.isoformat()}
+    # The usage plan's key first: the index never names a key that does not exist (a failed write
+    # after it leaves an API Gateway key no Loket key maps to, which opens nothing).
+    gateway_key_id = gateway_keys.create(record["key_id"])
+    if gateway_key_id:
+        record["gateway_key_id"] = gateway_key_id
     _store(network).create(record, rules.key_hash(secret))
     return {**_view(record, moment), "secret": secret}
 
@@ -67,6 +73,7 @@ def revoke(network: NetworkStore, venue: str, key_id: str, now: datetime | None 
     if not record.get("revoked_at"):
         keys.revoke(venue, key_id, record["key_hash"], moment.isoformat())
         record["revoked_at"] = moment.isoformat()
+    gateway_keys.delete(record.get("gateway_key_id"))  # after the gate refuses it; again on a repeat
     return _view(record, moment)
 
 
@@ -81,6 +88,8 @@ def rotate(network: NetworkStore, venue: str, stage: str, key_id: str, rotation:
     new = create(network, venue, stage, rules.NewApiKey(label=old["label"], scopes=old["scopes"]), moment)
     ends = moment + timedelta(minutes=rotation.overlap_minutes)
     keys.expire(venue, key_id, old["key_hash"], ends.isoformat(), int(ends.timestamp()) + 86400)
+    if rotation.overlap_minutes == 0:
+        gateway_keys.delete(old.get("gateway_key_id"))
     return {**new, "replaces": key_id, "old_key_works_until": ends.isoformat()}
 
 
@@ -92,8 +101,8 @@ def authenticate(network: NetworkStore, secret: str, venue: str, scope: str,
         raise NotAuthenticated("Send your venue's API key as 'Authorization: Bearer lk_...'.")
     keys = _store(network)
     hashed = rules.key_hash(secret)
-    record = keys.by_hash(hashed)
-    if record is None or not rules.usable(record, moment):
+    record = identify(network, secret, moment)
+    if record is None:
         raise NotAuthenticated("This API key is not valid: it was revoked, it expired after a rotation, or it "
                                "never existed.")
     if record["venue"] != venue:
@@ -107,3 +116,12 @@ def authenticate(network: NetworkStore, secret: str, venue: str, scope: str,
                               f"{RATE_PER_SECOND + RATE_BURST}). Wait and send it again.", retry_after=wait)
     keys.touch(hashed, moment.isoformat(), (moment - LAST_USED_GRANULARITY).isoformat())
     return rules.ApiKeyCaller(key_id=record["key_id"], venue=record["venue"], scopes=record["scopes"])
+
+
+def identify(network: NetworkStore, secret: str, now: datetime | None = None) -> dict[str, Any] | None:
+    """The key's index record if `secret` is a usable key, else None. What the gate checks first, and
+    all the API key authorizer (api/authorizer.py) asks: it decides nothing more."""
+    if not rules.looks_like_key(secret):
+        return None
+    record = _store(network).by_hash(rules.key_hash(secret))
+    return record if record is not None and rules.usable(record, now or utcnow()) else None
