@@ -28,6 +28,7 @@ SQS_MAX_DELAY_SECONDS = 900
 class WebhookStore:
     def __init__(self, store: Any, stage: str) -> None:
         self.venue, self.db, self.table = store.venue, store.db, store.table
+        self.store = store  # the venue's own store: its profile and its mail identity (an endpoint disabled)
         from chalicelib.adapters import aws
 
         self.sqs = aws.client("sqs", store.session)
@@ -58,6 +59,20 @@ class WebhookStore:
                 UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes))),
                 ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values(**{f"v{i}": v for i, v in enumerate(changes.values())}))
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def disable_endpoint(self, endpoint_id: str, reason: str, at: str) -> bool:
+        """enabled -> disabled; False if it was disabled (or deleted) already: one disable, one notice."""
+        try:
+            self.db.update_item(
+                TableName=self.table, Key=key("WEBHOOK#ENDPOINT", endpoint_id),
+                UpdateExpression="SET enabled = :off, disabled_reason = :reason, disabled_at = :at",
+                ConditionExpression="enabled = :on", ExpressionAttributeValues=values(off=False, on=True, reason=reason,
+                                                                                      at=at))
         except ClientError as error:
             if is_condition_failure(error):
                 return False

@@ -329,3 +329,27 @@ def openapi_routes() -> dict[tuple[str, str], dict[str, Any]]:
                                      "request": "Replay", "status": "202", "response": {"type": "object"}},
     }
     return {**routes, **{(method, "/v1" + path): info for (method, path), info in routes.items()}}
+
+
+def disabled_notice(*, venue_name: str, venue: str, endpoint_id: str, url: str, reason: str) -> tuple[str, str, str]:
+    """The mail that tells a venue one of its endpoints was switched off: (subject, text, html). Dutch
+    first, then English. Only the URL's host: its path or query may carry a token of the receiver."""
+    from html import escape
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or "?"
+    enable = f"PATCH /venues/{venue}/webhooks/endpoints/{endpoint_id} {{\"enabled\": true}}"
+    replay = f"POST /venues/{venue}/webhooks/replay"
+    subject = f"Webhook uitgeschakeld: {host} / Webhook endpoint disabled"
+    text = (f"Beste {venue_name},\n\n"
+            f"Loket heeft uw webhook-endpoint op {host} ({endpoint_id}) uitgeschakeld: {reason}\n"
+            f"Er worden geen gebeurtenissen meer naartoe gestuurd. Zet het weer aan zodra het werkt "
+            f"(als ticketingverantwoordelijke of met een API-sleutel met webhooks:manage):\n    {enable}\n"
+            f"Gemiste gebeurtenissen van de voorbije 30 dagen stuurt u opnieuw met\n    {replay}\n\n"
+            f"---\n\n"
+            f"Loket disabled your webhook endpoint at {host} ({endpoint_id}): {reason}\n"
+            f"No more events are sent to it. Enable it again once it works (as the ticketing lead, or with an "
+            f"API key with webhooks:manage):\n    {enable}\n"
+            f"Send the events it missed (kept 30 days) again with\n    {replay}\n")
+    html = "".join(f"<p>{escape(paragraph).replace(chr(10), '<br>')}</p>" for paragraph in text.split("\n\n"))
+    return subject, text, html

@@ -266,13 +266,36 @@ def attempt(webhooks: WebhookStore, event: dict[str, Any], endpoint: dict[str, A
 
 
 def _disable(webhooks: WebhookStore, endpoint: dict[str, Any], reason: str, now: datetime) -> None:
-    """Stop calling the endpoint and tell the venue: its lead sees it on the health page."""
-    webhooks.update_endpoint(endpoint["endpoint_id"], enabled=False, disabled_reason=reason,
-                             disabled_at=now.isoformat())
+    """Stop calling the endpoint and tell the venue, once per disable: a line on its health page and a
+    mail to its contact address."""
+    if not webhooks.disable_endpoint(endpoint["endpoint_id"], reason, now.isoformat()):
+        return  # disabled already (a duplicated message, a second chain): told then
     venue_health.record_error(webhooks.db, webhooks.table, request_id=endpoint["endpoint_id"],
                               route=f"webhook endpoint {endpoint['endpoint_id']} disabled", kind="WebhookEndpointDisabled",
                               at=now)
     logger.warning("webhook endpoint disabled", extra={"venue": webhooks.venue, "endpoint_id": endpoint["endpoint_id"]})
+    _mail_disabled(webhooks, endpoint, reason)
+
+
+def _mail_disabled(webhooks: WebhookStore, endpoint: dict[str, Any], reason: str) -> None:
+    """As the venue itself (its own mail identity, on its role), to its profile's reply-to address, as
+    its buyers' mails are answered (services/order_delivery.py). No address, no mail: the health page
+    still says it. A mail that fails is logged; the disable stands."""
+    from chalicelib.adapters import mail
+
+    try:
+        profile = webhooks.store.get_profile()
+        if profile is None or not profile.reply_to:
+            logger.info("webhook endpoint disabled, venue has no contact address", extra={"venue": webhooks.venue})
+            return
+        subject, text, html = rules.disabled_notice(venue_name=profile.display_name, venue=webhooks.venue,
+                                                    endpoint_id=endpoint["endpoint_id"], url=endpoint["url"],
+                                                    reason=reason)
+        mail.send(mail.venue_ses(webhooks.store), sender=mail.venue_sender(webhooks.venue, profile.display_name),
+                  to=str(profile.reply_to), subject=subject, html=html, text=text,
+                  headers={"X-Loket-Webhook-Endpoint": endpoint["endpoint_id"]})
+    except Exception:  # noqa: BLE001
+        logger.exception("mail about a disabled webhook endpoint not sent", extra={"venue": webhooks.venue})
 
 
 # -- the lead's tools: log, ping, resend, replay ----------------------------------------------------
