@@ -185,6 +185,18 @@ def _int(params: dict, name: str, *, required: bool = False, minimum: int | None
     return val
 
 
+def _amount_of_rest(params: dict, rest: int, currency: str, nothing_left: StripeError, too_much: str) -> int:
+    """A refund's or reversal's `amount`: all that is left without one, never more than that."""
+    if rest <= 0:
+        raise nothing_left
+    amount = _int(params, "amount", minimum=1)
+    if amount is None:
+        return rest
+    if amount > rest:
+        raise _invalid("amount", too_much.format(amount=format_eur(amount, currency), rest=format_eur(rest, currency)))
+    return amount
+
+
 def _dict(params: dict, name: str) -> dict:
     val = params.get(name)
     if val in (None, ""):
@@ -934,16 +946,11 @@ class StripeEmulator:
         t = self._transfers.get(tid)
         if not t:
             raise _not_found("transfer", tid)
-        remaining = t["amount"] - t["amount_reversed"]
-        if remaining <= 0:
-            raise StripeError(400, f"Transfer {tid} has already been fully reversed.",
-                              code="transfer_already_reversed")
-        amount = _int(p, "amount", minimum=1)
-        if amount is None:
-            amount = remaining
-        if amount > remaining:
-            raise _invalid("amount", f"Reversal amount ({format_eur(amount, t['currency'])}) is greater than "
-                                     f"the amount left on transfer {tid} ({format_eur(remaining, t['currency'])}).")
+        amount = _amount_of_rest(p, t["amount"] - t["amount_reversed"], t["currency"],
+                                 StripeError(400, f"Transfer {tid} has already been fully reversed.",
+                                             code="transfer_already_reversed"),
+                                 "Reversal amount ({amount}) is greater than the amount left on transfer "
+                                 f"{tid} ({{rest}}).")
         r = {"id": _rand_id("trr_test_"), "object": "transfer_reversal", "amount": amount,
              "currency": t["currency"], "transfer": tid, "destination_payment_refund": _rand_id("pyr_test_"),
              "metadata": _dict(p, "metadata"), "created": int(time.time())}
@@ -970,17 +977,10 @@ class StripeEmulator:
         charge = self._charges[pi["latest_charge"]]
         if charge["status"] != "succeeded":  # e.g. a bank payment still processing, or failed
             raise StripeError(400, f"This PaymentIntent ({pid}) does not have a successful charge to refund.")
-        remaining = charge["amount"] - charge["amount_refunded"]
-        if remaining <= 0:
-            raise StripeError(400, f"Charge {charge['id']} has already been refunded.",
-                              code="charge_already_refunded")
-        amount = _int(p, "amount", minimum=1)
-        if amount is None:
-            amount = remaining
-        if amount > remaining:
-            raise _invalid("amount", f"Refund amount ({format_eur(amount, charge['currency'])}) is "
-                                     f"greater than unrefunded amount on charge "
-                                     f"({format_eur(remaining, charge['currency'])})")
+        amount = _amount_of_rest(p, charge["amount"] - charge["amount_refunded"], charge["currency"],
+                                 StripeError(400, f"Charge {charge['id']} has already been refunded.",
+                                             code="charge_already_refunded"),
+                                 "Refund amount ({amount}) is greater than unrefunded amount on charge ({rest})")
         rid = _rand_id("re_test_")
         r = {
             "id": rid, "object": "refund", "amount": amount, "currency": charge["currency"],
