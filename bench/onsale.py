@@ -168,6 +168,7 @@ class EdgeCache:
         self.fetched_at = 0.0
         self.origin_fetches = 0
         self.requests = 0
+        self.changed_at = time.monotonic()  # when updated_at last changed, as queue.js tracks it
         self.lock = threading.Lock()
 
     def get(self) -> dict[str, Any] | None:
@@ -177,7 +178,10 @@ class EdgeCache:
                 self.fetched_at = time.monotonic()
                 self.origin_fetches += 1
                 try:
-                    self.value = json.loads(self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read())
+                    fetched = json.loads(self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read())
+                    if fetched.get("updated_at") != (self.value or {}).get("updated_at"):
+                        self.changed_at = time.monotonic()
+                    self.value = fetched
                 except Exception:
                     pass
             return self.value
@@ -440,8 +444,9 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
             buyer.position_ask_at = time.monotonic() + run.rng.random() * POSITION_ASK_SPREAD_S
         wants_place = buyer.position is None and turn is None and buyer.position_ask_at is not None \
             and time.monotonic() >= buyer.position_ask_at
-        # A slow fallback, should the status file stop moving for this buyer.
-        stale = line.get("open") and time.monotonic() - buyer.last_asked > 120.0
+        # A slow fallback, should the status file stand still (as queue.js: 30 s unchanged).
+        stale = line.get("open") and time.monotonic() - buyer.last_asked > 120.0 \
+            and time.monotonic() - status.changed_at > 30.0
         need_ask = turn == "served" or wants_place or stale
         if need_ask and not buyer.asking:
             buyer.asking = True

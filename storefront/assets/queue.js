@@ -16,7 +16,8 @@ import { drawFor, turnFromStatus } from './queue-turn.js';
 
 const STATUS_EVERY_MS = 1500;      // the status file is cached 1 s at the edge
 const DEFAULT_POLL_MS = 2000;      // until the API says otherwise (poll_after_ms)
-const SLOW_CHECK_MS = 120000;      // while the status file says nothing changed for us (10,000 waiting: ~80 req/s)
+const SLOW_CHECK_MS = 120000;      // a fallback ask, only while the status file stands still
+const STATUS_STILL_MS = 30000;     // the inlet rewrites the file at least every 5 s: 30 s unchanged means stuck
 const PREQUEUE_CHECK_MS = 30000;   // before the draw, the entry cannot change much
 const STATUS_STALE_MS = 10000;     // without a status file for this long, ask the API instead
 const MAX_BACKOFF_MS = 15000;
@@ -41,7 +42,7 @@ const els = {
 
 const state = {
   event: null, performance: null, onsale: null, opensAt: NaN,
-  status: null, statusAt: 0, statusFailedSince: 0,
+  status: null, statusAt: 0, statusFailedSince: 0, statusChangedAt: 0,
   entry: null,            // {entry_id, queue_token, buyer_session, tickets, pre_queue, sequence_number}
   draw: null,             // {key, value}: this entry's draw, once the status file reveals the key
   positionAskAt: 0,       // when to ask for the place (0: not yet known to be numbered)
@@ -353,6 +354,7 @@ async function pollStatus() {
     if (!res.ok) throw new Error(`status ${res.status}`);
     const data = await res.json();
     if (data && typeof data === 'object') {
+      if (data.updated_at !== state.status?.updated_at) state.statusChangedAt = Date.now();
       state.status = data;
       state.statusAt = Date.now();
       state.statusFailedSince = 0;
@@ -385,15 +387,17 @@ function entryWanted(now) {
   const status = statusFresh(now) ? state.status : null;
   const turn = turnKnown(status);
   if (turn === 'served') return true;
-  if (turn === 'not_admitted') return now - state.lastEntryAt >= SLOW_CHECK_MS; // the sold-out notice says it
+  // Should the line's file stand still (its inlet stuck), ask now and then instead.
+  const slowCheck = now - state.lastEntryAt >= SLOW_CHECK_MS && now - state.statusChangedAt >= STATUS_STILL_MS;
+  if (turn === 'not_admitted') return slowCheck; // the sold-out notice says it; the file says if places return
   if (pos === null) {
     // The status file says up to when joins have their place: ask for ours once, at a
-    // random moment within a few seconds (and now and then, should clocks disagree a little).
+    // random moment within a few seconds, unless the file answers first.
     if (status && Number.isFinite(status.numbered_until_ms) && Number.isFinite(state.entry.joined_at_ms)) {
       if (status.open && status.numbered_until_ms >= state.entry.joined_at_ms && !state.positionAskAt) {
         state.positionAskAt = now + Math.random() * POSITION_ASK_SPREAD_MS;
       }
-      return (state.positionAskAt && now >= state.positionAskAt) || now - state.lastEntryAt >= SLOW_CHECK_MS;
+      return (state.positionAskAt && now >= state.positionAskAt) || slowCheck;
     }
     if (isOpen(now)) return true;
     // In the pre-queue the place is drawn at the opening: look only now and then.
@@ -401,7 +405,7 @@ function entryWanted(now) {
   }
   // Our result is known once the line has been served up to our place.
   if (status && Number.isFinite(status.served_until)) {
-    return status.served_until >= pos || now - state.lastEntryAt >= SLOW_CHECK_MS;
+    return status.served_until >= pos || slowCheck;
   }
   const srv = serving();
   if (srv !== null && srv >= pos) return true;
