@@ -208,7 +208,10 @@ def test_a_payment_link_sale_completes_when_paid_and_is_refunded_at_stripe(api):
         intent = client.v1.payment_intents.retrieve(paid_event["data"]["object"]["payment_intent"])
         charge = client.v1.charges.retrieve(intent.latest_charge if isinstance(intent.latest_charge, str)
                                             else intent.latest_charge.id)
+        payouts = [t for t in client.v1.transfers.list(params={"limit": 100}).auto_paging_iter()
+                   if t.source_transaction == charge.id]
     assert charge.amount_refunded == 5000
+    assert [t.amount_reversed for t in payouts] == [5000], "the venue's payout taken back, not paid by the platform"
 
 
 def test_tickets_mailed_from_the_counter_go_once_per_request(api):

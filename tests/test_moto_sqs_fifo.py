@@ -6,23 +6,20 @@ minutes even after the first copy was consumed."""
 from __future__ import annotations
 
 import threading
+import uuid
 
-import boto3
 import pytest
-from moto import mock_aws
-
-from local import moto_sqs_fifo
 
 
 @pytest.fixture()
-def sqs():
-    with mock_aws():
-        moto_sqs_fifo.install()
-        yield boto3.client("sqs", region_name="eu-west-1")
+def sqs(loket):
+    """The session's local AWS (the stand-in as the app meets it), as its operator;
+    never a mock_aws() of its own, which would reset the shared stack's state."""
+    return loket.operator.client("sqs")
 
 
 def _queue(sqs, scope: str = "messageGroup") -> str:
-    return sqs.create_queue(QueueName=f"line-{scope}.fifo", Attributes={
+    return sqs.create_queue(QueueName=f"moto-fifo-test-{scope}-{uuid.uuid4().hex[:8]}.fifo", Attributes={
         "FifoQueue": "true", "DeduplicationScope": scope, "FifoThroughputLimit":
             "perMessageGroupId" if scope == "messageGroup" else "perQueue"})["QueueUrl"]
 

@@ -278,8 +278,10 @@ def cancel(network: NetworkStore, store: VenueStore, clerk: str, order_id: str,
         raise NotFound("This order does not exist.")
     if record is None:
         raise Conflict("Only orders sold at the counter are refunded here.", reason="not_a_counter_order")
-    # A payment link's whole payment back, under the key the counter has always used.
-    stripe = (order_cancellation.StripeRefund(refund_key=f"counter-refund-{record['order_id']}")
+    # A payment link's whole payment back, under the key the counter has always used, and the
+    # venue's payout taken back with it (the platform does not pay for a venue's refund).
+    stripe = (order_cancellation.StripeRefund(refund_key=f"counter-refund-{record['order_id']}",
+                                              reversal_key=f"counter-reversal-{record['order_id']}")
               if record["method"] == "payment-link" else None)
 
     def drawer_move() -> dict[str, Any]:
