@@ -16,13 +16,18 @@ def line(*wants: int, start: int = 1) -> list[dict]:
 
 def test_admission_stops_where_the_places_left_no_longer_cover_what_admitted_buyers_asked():
     admitted = rules.admit(line(4, 4, 4, 1), available=10, outstanding_demand=0, outstanding_entries=0, budget=100)
-    assert [e["position"] for e in admitted.admitted] == [1, 2], "the 4 behind them waits: only 2 places are left"
-    assert admitted.demand == 8
+    assert [e["position"] for e in admitted.admitted] == [1, 2, 3], \
+        "the third gets the last 2 places; the buyer of 1 behind them does not skip ahead"
+    assert admitted.demand == 12, "what they asked: the line's counters count requests, serving grants what is left"
+    decisions, taken = rules.serve(admitted.admitted, available=10)
+    assert [d.quantity for d in decisions] == [4, 4, 2] and taken == 10
 
 
 def test_admission_counts_what_earlier_admitted_buyers_will_take():
     admitted = rules.admit(line(2, 2), available=5, outstanding_demand=4, outstanding_entries=2, budget=100)
-    assert admitted.admitted == [], "1 place left over for a buyer who wants 2, while 2 buyers are still being served"
+    assert [e["position"] for e in admitted.admitted] == [1], \
+        "the 1 place left after those being served goes to the next buyer at once; the one behind is not admitted"
+    assert rules.admit(line(2), available=4, outstanding_demand=4, outstanding_entries=2, budget=100).admitted == []
 
 
 def test_the_last_places_go_to_the_next_buyer_even_if_fewer_than_asked_and_nobody_skips_them():

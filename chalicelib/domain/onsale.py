@@ -150,10 +150,13 @@ def admit(next_in_line: list[dict], *, available: int, outstanding_demand: int, 
     - the places left cover what every admitted buyer asked for, so each
       admitted buyer gets what they asked for, in line order.
 
-    The one exception is the last places: when nothing is outstanding and the
-    next buyer wants more than is left (but something is left), they are
-    admitted and get what is left (`serve`). Nobody behind them goes first:
-    the line never skips anyone. `next_in_line` holds consecutive places,
+    The one exception is the last places: when the next buyer wants more than
+    is left after what admitted buyers will take (but something is), they are
+    admitted at once and get what is left when served (`serve`; more, if
+    places came back meanwhile). Admitted buyers always get their full
+    request, so what is left is known now, and everyone behind learns at once
+    that it is sold out. Nobody behind them goes first: the line never skips
+    anyone. `next_in_line` holds consecutive places,
     each {"position", "quantity", ...}.
     """
     admission = Admission()
@@ -165,7 +168,7 @@ def admit(next_in_line: list[dict], *, available: int, outstanding_demand: int, 
         wants = entry["quantity"]
         if wants <= room:
             room -= wants
-        elif room > 0 and outstanding_demand + admission.demand == 0:
+        elif room > 0:
             room = 0  # the last places, fewer than asked
         else:
             break

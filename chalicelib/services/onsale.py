@@ -333,7 +333,10 @@ def _tick_line(onsale: OnSaleStore, state: dict[str, Any], performance: Performa
     outstanding_demand = int(state["admitted_demand"]) - int(state["served_demand"])
     outstanding_entries = int(state["admitted_entries"]) - int(state["served_entries"])
     budget = max(1, int(int(state["admit_per_second"]) * seconds))
-    last = min(joined, serving + min(budget, rules.MAX_ADMITTED_BACKLOG))
+    # Read no more of the line than the places left could admit (every buyer wants at least one):
+    # once sold out, a tick reads no places at all, however long the line.
+    room = performance.online_available - outstanding_demand
+    last = min(joined, serving + min(budget, rules.MAX_ADMITTED_BACKLOG - outstanding_entries, max(0, room)))
     line: list[dict[str, Any]] = []
     if last > serving:
         places = onsale.places(performance_id, serving + 1, last, pre_count)
