@@ -111,7 +111,7 @@ def _reset_process_caches() -> None:
 
     get_settings.cache_clear()
     secrets.forget()
-    aws.own_session.cache_clear()
+    aws.forget_clients()
     payments._client.cache_clear()
     identity._jwks.cache_clear()
     bootstrap.reset()

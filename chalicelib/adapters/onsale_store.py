@@ -36,6 +36,7 @@ from chalicelib.domain.model import Hold, OnSaleSettings
 from chalicelib.domain.onsale import PRE_QUEUE_SHARDS, Decision, EntryState, Reason
 
 ONSALES_INDEX_KEY = "ONSALES"
+PRE_QUEUE_FIELDS = ("entry_id", "event_id", "performance_id", "buyer", "tickets", "quantity", "joined_at", "ttl", "draw")
 ARRIVE_GROUP = "arrive#"  # + perf: joins after opening, in queue order
 PRE_GROUP = "pre#"  # + perf#lane: joins before opening (their order is drawn)
 RESERVE_GROUP = "reserve#"
@@ -183,19 +184,20 @@ class OnSaleStore:
 
     @staticmethod
     def _draw_item(entry: dict[str, Any]) -> dict[str, Any]:
+        """The arrival with its draw: everything the draw needs, so it reads nothing else."""
         shard = int(entry["entry_id"][:4], 16) % PRE_QUEUE_SHARDS
-        return {"pk": f"QPRE#{entry['performance_id']}#{shard}", "sk": f"{entry['draw']}#{entry['entry_id']}",
-                "entry_id": entry["entry_id"], "draw": entry["draw"], "ttl": entry["ttl"]}
+        return {**{k: entry[k] for k in PRE_QUEUE_FIELDS}, "pk": f"QPRE#{entry['performance_id']}#{shard}",
+                "sk": f"{entry['draw']}#{entry['entry_id']}"}
 
-    def pre_queue(self, performance_id: str) -> list[tuple[str, str]]:
-        """(draw, entry_id) of everyone who joined before opening."""
-        found = []
-        for shard in range(PRE_QUEUE_SHARDS):
-            for item in query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p",
-                                  ExpressionAttributeValues=values(p=f"QPRE#{performance_id}#{shard}"),
-                                  ConsistentRead=True):
-                found.append((item["draw"], item["entry_id"]))
-        return found
+    def pre_queue(self, performance_id: str) -> list[dict[str, Any]]:
+        """Everyone who joined before opening, with their draw; the shards are read side by side."""
+        def shard(number: int) -> list[dict[str, Any]]:
+            return query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues=values(p=f"QPRE#{performance_id}#{number}"), ConsistentRead=True)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return [{k: item[k] for k in PRE_QUEUE_FIELDS} for found in pool.map(shard, range(PRE_QUEUE_SHARDS))
+                    for item in found]
 
     def close_pre_lane(self, performance_id: str, lane: int) -> dict[str, Any]:
         """Record that a pre-queue lane has written every arrival before the

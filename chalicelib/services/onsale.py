@@ -271,11 +271,9 @@ def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[s
 def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> None:
     """The pre-queue's places, in the order of each arrival's draw. Repeatable:
     the draws were fixed at arrival, so a second run writes the same places."""
-    drawn = onsale.pre_queue(performance_id)
-    order = rules.draw_order(drawn)
-    entries = onsale.entries(order)
-    placed = [{**{k: v for k, v in entries[e].items() if k not in ("pk", "sk")},
-               "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order) if e in entries]
+    drawn = {entry["entry_id"]: entry for entry in onsale.pre_queue(performance_id)}
+    order = rules.draw_order((entry["draw"], entry_id) for entry_id, entry in drawn.items())
+    placed = [{**drawn[e], "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order)]
     onsale.write_places(placed)
     onsale.mark_shuffled(performance_id, len(placed), now)
     logger.info("pre-queue drawn", extra={"venue": onsale.venue, "performance_id": performance_id,
