@@ -291,6 +291,20 @@ def serve_workers(payment_events_queue_url: str) -> None:
             timings.append((started, len(event.get("Records", [])), time.monotonic() - started))
 
     chalice_app.onsale_worker = counted_worker
+    # The reservation stage on its own: when each serving transaction ran and how many places it took.
+    from chalicelib.adapters.onsale_store import OnSaleStore
+
+    original_serve = OnSaleStore.serve
+    serves: list[tuple[float, float, int]] = []
+
+    def timed_serve(self, performance_id, event_id, decisions, holds, taken, *args, **kwargs):  # noqa: ANN001
+        started = time.monotonic()
+        served = original_serve(self, performance_id, event_id, decisions, holds, taken, *args, **kwargs)
+        if served:
+            serves.append((started, time.monotonic(), taken))
+        return served
+
+    OnSaleStore.serve = timed_serve
     runner = Runner(payment_events_queue_url, schedule_seconds=3600, inlet_seconds=INLET_SECONDS).start()
     print("ready", file=answers, flush=True)
     marked: tuple[Counter, int, int] = (Counter(), 0, 0)
@@ -304,7 +318,7 @@ def serve_workers(payment_events_queue_url: str) -> None:
             delta = counts - marked[0]
             seconds = [t for _, _, t in timings]
             records = [n for _, n, _ in timings]
-            print(json.dumps({"onsale_worker_seconds_p50": percentile(seconds, 0.5),
+            print(json.dumps({"serves": serves, "onsale_worker_seconds_p50": percentile(seconds, 0.5),
                               "onsale_worker_seconds_p99": percentile(seconds, 0.99),
                               "onsale_worker_records_per_invocation": round(sum(records) / max(1, len(records)), 1),
                               "calls": [[service, op, n] for (service, op), n in delta.items()],
@@ -604,6 +618,12 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
         # The same up to the moment the hall was first all held: without the waves of places that
         # abandoning buyers give back later, which measure the buyers' pace rather than the pipeline's.
         "tickets_per_s_until_first_sold_out": first_sold_out_rate(buyers, spec["capacity"], opens_at),
+        # The reservation stage alone (the worker's serving transactions, by its own clock), from its
+        # first transaction to the one that took the hall's last place: what reserving costs,
+        # without the waiting before it (joins, the draw) that time_to_result measures.
+        "reserving_tickets_per_s": reserving_rate(worker_report["serves"], spec["capacity"]),
+        "reserving_tickets_per_s_over_raw_writes": round((reserving_rate(worker_report["serves"], spec["capacity"]) or 0)
+                                                         / raw_writes, 2),
         "onsale_worker": {k[len("onsale_worker_"):]: v for k, v in worker_report.items()
                           if k.startswith("onsale_worker_")},
         "client_errors_retried": sum(b.errors for b in buyers),
@@ -616,6 +636,19 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
     out.write_text(json.dumps(existing, indent=2) + "\n")
     write_summary(existing, out.with_suffix(".md"))
     return result
+
+
+def reserving_rate(serves: list[list[float]], capacity: int) -> float | None:
+    """Places per second from the start of the first serving transaction to the end of the one
+    that took the last place."""
+    if not serves:
+        return None
+    first, taken = min(s[0] for s in serves), 0
+    for _, ended, places in sorted(serves, key=lambda s: s[1]):
+        taken += places
+        if taken >= capacity:
+            return round(capacity / max(0.001, ended - first), 1)
+    return None
 
 
 def first_sold_out_rate(buyers: list[Buyer], capacity: int, opens_at: float) -> float | None:
@@ -676,7 +709,8 @@ def raw_conditional_writes_per_s(store: Any, seconds: float = 3.0, threads: int 
 def write_summary(results: dict[str, Any], path: Path) -> None:
     rows = ["capacity", "buyers", "tickets_sold", "oversold", "buyers_answered", "fairness_inversions",
             "time_to_result_p50_s", "time_to_result_p99_s", "join_answer_p99_s", "tickets_per_s", "raw_conditional_writes_per_s",
-            "tickets_per_s_over_raw_writes", "tickets_per_s_until_first_sold_out", "other_venues_hold_latency_p99_s", "dynamodb_requests_per_ticket",
+            "tickets_per_s_over_raw_writes", "tickets_per_s_until_first_sold_out", "reserving_tickets_per_s",
+            "reserving_tickets_per_s_over_raw_writes", "other_venues_hold_latency_p99_s", "dynamodb_requests_per_ticket",
             "sqs_requests_per_ticket", "lambda_invocations_per_ticket", "aws_cost_per_1000_tickets_usd"]
     sizes = [s for s in ("quick", "full") if s in results]
     lines = ["# On-sale benchmark (`make bench`; full size: `python -m bench.onsale full`)", "",
