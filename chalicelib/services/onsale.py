@@ -275,9 +275,17 @@ def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> 
     order = rules.draw_order((entry["draw"], entry_id) for entry_id, entry in drawn.items())
     placed = [{**drawn[e], "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order)]
     onsale.write_places(placed)
-    onsale.mark_shuffled(performance_id, len(placed), now)
+    drawn_now = onsale.mark_shuffled(performance_id, len(placed), now)
     logger.info("pre-queue drawn", extra={"venue": onsale.venue, "performance_id": performance_id,
                                           "places": len(placed)})
+    if drawn_now:
+        # The first admission and the status file at once, not at the inlet's next tick: the whole
+        # pre-queue waits for them. Safe beside the inlet: the same batches carry the same
+        # deduplication ids, and only one of two can move `serving`.
+        state = onsale.state(performance_id)
+        performance = state and onsale.store.get_performance(state["event_id"], performance_id)
+        if performance is not None:
+            _tick_line(onsale, state, performance, utcnow(), 1.0)
 
 
 # -- admission (inlet, every second) --------------------------------------------------------
