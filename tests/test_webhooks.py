@@ -129,10 +129,11 @@ def dead_letters(venue: str) -> list[dict]:
     """Take every message out of the venue's webhook DLQ (read on the venue's own role)."""
     store = bootstrap.worker_store(venue)
     sqs, url = store.session.client("sqs"), webhook_store.WebhookStore(store, "local").queue_url("webhooks_dead_letters")
-    taken: dict[str, dict] = {}  # by message id: the local stack delivers some messages twice, as SQS may
+    # By content: the local stack's injected duplicates (sqs_duplicate) are second copies with ids of their own.
+    taken: dict[str, dict] = {}
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
-            taken[message["MessageId"]] = json.loads(message["Body"])
+            taken[message["Body"]] = json.loads(message["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return list(taken.values())
 
