@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values, without_keys
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values, without_keys
 from chalicelib.adapters.venue_health import QUEUE_KINDS
 
 EVENT_DAYS = 30
@@ -41,9 +41,7 @@ class WebhookStore:
                                                             **endpoint}))
 
     def get_endpoint(self, endpoint_id: str) -> dict[str, Any] | None:
-        item = unmarshal(self.db.get_item(TableName=self.table, Key=key("WEBHOOK#ENDPOINT", endpoint_id),
-                                          ConsistentRead=True).get("Item"))
-        return without_keys(item) if item else None
+        return self._get("WEBHOOK#ENDPOINT", endpoint_id)
 
     def endpoints(self) -> list[dict[str, Any]]:
         items = query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :pk",
@@ -107,8 +105,10 @@ class WebhookStore:
             "ttl": int(time.time()) + DELIVERY_DAYS * 86400}))
 
     def get_delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        item = unmarshal(self.db.get_item(TableName=self.table, Key=key("WEBHOOK#DELIVERY", delivery_id),
-                                          ConsistentRead=True).get("Item"))
+        return self._get("WEBHOOK#DELIVERY", delivery_id)
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self.store._get(pk, sk)  # the venue store's consistent read
         return without_keys(item) if item else None
 
     def deliveries(self) -> list[dict[str, Any]]:

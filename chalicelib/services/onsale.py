@@ -178,6 +178,10 @@ def _arrival_entry(body: dict[str, Any]) -> dict[str, Any]:
                                  "joined_at", "ttl")}
 
 
+def _pre_queue_entry(body: dict[str, Any], draw_key: str) -> dict[str, Any]:
+    return {**_arrival_entry(body), "state": EntryState.QUEUED.value, "draw": rules.draw_for(draw_key, body["entry_id"])}
+
+
 def take_pre_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[str, Any]],
                       now: datetime | None = None) -> None:
     """Pre-queue lanes (records of any of them, in order within each): write
@@ -196,8 +200,7 @@ def take_pre_arrivals(onsale: OnSaleStore, performance_id: str, records: list[di
         for record in records:
             fresh.setdefault(record["body"]["entry_id"], record["body"])  # the first join counts
         if onsale.write_pre_arrivals(performance_id, {int(r["group"].rpartition("#")[2]) for r in records}, [
-                {**_arrival_entry(body), "state": EntryState.QUEUED.value, "draw": rules.draw_for(draw_key, body["entry_id"])}
-                for body in fresh.values()]):
+                _pre_queue_entry(body, draw_key) for body in fresh.values()]):
             return
     # The careful path: an opening marker, a lane that has closed, or an arrival delivered again.
     state = onsale.state(performance_id) or {}
@@ -221,8 +224,7 @@ def take_pre_arrivals(onsale: OnSaleStore, performance_id: str, records: list[di
         if lane in closed:
             late.append((f"late-{body['entry_id']}", body))  # its own deduplication id: SQS would drop a reuse
         else:
-            pending.append({**_arrival_entry(body), "state": EntryState.QUEUED.value,
-                            "draw": rules.draw_for(draw_key, body["entry_id"])})
+            pending.append(_pre_queue_entry(body, draw_key))
     onsale.write_places(pending)
     if late:  # SQS drops a repeat of these within its deduplication window
         onsale.send(ARRIVE_GROUP + performance_id, late)
