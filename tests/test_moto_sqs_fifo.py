@@ -6,9 +6,12 @@ minutes even after the first copy was consumed."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
+
+from tests.waiting import until
 
 
 @pytest.fixture()
@@ -75,3 +78,42 @@ def test_deduplication_is_per_message_group_only_when_the_queue_says_so(sqs):
             sqs.send_message(QueueUrl=url, MessageBody=group, MessageGroupId=group, MessageDeduplicationId="entry-1")
     assert sorted(m["Body"] for m in _receive_all(sqs, per_group)) == ["arrive#perf", "pre#perf#1"]
     assert [m["Body"] for m in _receive_all(sqs, per_queue)] == ["pre#perf#1"]
+
+
+def test_a_message_group_is_never_with_two_consumers_at_once(sqs):
+    """Four long-polling consumers, messages trickling into one group: a
+    consumer may receive the group's next messages only once the previous
+    batch was deleted. (moto alone handed them out 1-3 times in 100 batches,
+    and the waiting room then numbered arrivals out of order.)"""
+    url = _queue(sqs)
+    batches: list[tuple[float, float, list[int]]] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def consume() -> None:
+        while not stop.is_set():
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            if not batch:
+                continue
+            received = time.monotonic()
+            stop.wait(0.03)  # the handler's work
+            deleting = time.monotonic()
+            with lock:
+                batches.append((received, deleting, [int(m["Body"]) for m in batch]))
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                             for i, m in enumerate(batch)])
+
+    consumers = [threading.Thread(target=consume) for _ in range(4)]
+    for thread in consumers:
+        thread.start()
+    for n in range(300):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n), MessageGroupId="arrive#perf", MessageDeduplicationId=str(n))
+        stop.wait(0.005)
+    until(lambda: sum(len(b[2]) for b in batches) >= 300, "every message consumed", seconds=30)
+    stop.set()
+    for thread in consumers:
+        thread.join()
+    batches.sort()
+    # A batch received before the one ahead of it was even being deleted: both were in flight.
+    overlapping = [(a[2], b[2]) for a, b in zip(batches, batches[1:]) if b[0] < a[1]]
+    assert overlapping == []
+    assert [n for b in batches for n in b[2]] == list(range(300)), "delivered once each, in order"
