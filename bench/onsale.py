@@ -570,6 +570,7 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
         if buyer.entry and buyer.entry["entry_id"] in entries:
             buyer.position = line_position(entries[buyer.entry["entry_id"]], pre_count)
     post_opening = [b for b in buyers if b.join_sent and b.join_sent >= opens_at]
+    inversions = fairness_inversions(post_opening)
     result = {
         "size": size,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -592,7 +593,8 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
         "unanswered_sample": [{"quantity": b.quantity, "position": b.position, "joined": b.join_answered is not None,
                                "pre_queue": bool(b.join_sent and b.join_sent < opens_at), "errors": b.errors}
                               for b in buyers if not b.outcome][:5],
-        "fairness_inversions": fairness_inversions(post_opening),
+        "fairness_inversions": len(inversions),
+        "fairness_inversion_sample": inversions[:5],
         "time_to_result_p50_s": percentile(results_ready, 0.5),
         "time_to_result_p99_s": percentile(results_ready, 0.99),
         # Of that, waiting for the join's own answer: the local stand-in for API Gateway and Lambda is
@@ -661,26 +663,27 @@ def first_sold_out_rate(buyers: list[Buyer], capacity: int, opens_at: float) -> 
     return None
 
 
-def fairness_inversions(buyers: list[Buyer]) -> int:
+def fairness_inversions(buyers: list[Buyer]) -> list[dict[str, Any]]:
     """Buyers served after someone who arrived later with the same request:
     B joined after A's join was answered, wanted as many, and got a place
-    in line ahead of A (or a hold while A got none)."""
-    inversions = 0
+    in line ahead of A. One row per such A, with the best-placed B."""
+    import bisect
+
+    inversions: list[dict[str, Any]] = []
     for quantity in {b.quantity for b in buyers}:
         same = [b for b in buyers if b.quantity == quantity and b.join_answered and b.position]
         by_sent = sorted(same, key=lambda b: b.join_sent)
         sent_times = [b.join_sent for b in by_sent]
-        # best (lowest) position among buyers who sent at or after each index
-        suffix_min = [0] * (len(by_sent) + 1)
-        suffix_min[len(by_sent)] = 10 ** 12
+        # the best-placed buyer among those who sent at or after each index
+        best_after: list[Buyer | None] = [None] * (len(by_sent) + 1)
         for i in range(len(by_sent) - 1, -1, -1):
-            suffix_min[i] = min(by_sent[i].position, suffix_min[i + 1])
-        import bisect
-
+            best = best_after[i + 1]
+            best_after[i] = by_sent[i] if best is None or by_sent[i].position < best.position else best
         for a in same:
-            first_later = bisect.bisect_right(sent_times, a.join_answered)
-            if suffix_min[first_later] < a.position:
-                inversions += 1
+            b = best_after[bisect.bisect_right(sent_times, a.join_answered)]
+            if b is not None and b.position < a.position:
+                inversions.append({"quantity": quantity, "position": a.position, "answered_at": round(a.join_answered, 3),
+                                   "overtaken_by_position": b.position, "their_join_sent": round(b.join_sent, 3)})
     return inversions
 
 

@@ -257,6 +257,71 @@ def test_a_join_that_reaches_its_pre_queue_lane_after_the_opening_goes_to_the_en
     assert all(b.status["state"] == "held" for b in early + [on_time, after])
 
 
+def _worker_stops_between_numbering_and_writing(api, monkeypatch):
+    """The worker stops between numbering a batch of arrivals and writing
+    their places (a Lambda timing out, say). SQS delivers the batch again
+    first in its group: the buyers get the places they were numbered with,
+    not places at the back, and the line does not wait at a gap. (The stop
+    itself is simulated by making the adapter's write raise once: nothing
+    else makes a Lambda die at that point.)"""
+    from chalicelib.adapters.onsale_store import OnSaleStore
+    from local.runner import _Context, _lambda_event, _queue_arn
+
+    event = open_onsale(api, capacity=100)
+    set_onsale(api, event, _now())
+    run_line(api)  # the opening: the (empty) pre-queue drawn
+    first = [Buyer(api, event, 1) for _ in range(3)]
+    for buyer in first:
+        assert buyer.join().status_code == 202
+    url = onsale_queue_url(VENUE)
+    sqs = api.loket.aws.operator.client("sqs", endpoint_url=api.loket.aws.endpoint)
+    delivered = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    assert {json.loads(m["Body"])["entry_id"] for m in delivered} == {b.entry["entry_id"] for b in first}
+
+    def stops_before_writing(self, entries):
+        raise TimeoutError("the worker stopped between numbering and writing")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(OnSaleStore, "write_places", stops_before_writing)
+        answer = api.app.onsale_worker(_lambda_event(_queue_arn(url), delivered), _Context("onsale_worker"))
+    assert len(answer["batchItemFailures"]) == len(delivered), "the whole batch is delivered again"
+    return first, delivered, sqs, url
+
+
+def _deliver_again(sqs, url: str, delivered: list[dict]) -> None:
+    for message in delivered:  # their visibility timeout passing
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+
+
+def test_arrivals_numbered_but_not_written_keep_their_places_when_delivered_again(api, monkeypatch):
+    """...and the line does not wait at a gap or skip them."""
+    first, delivered, sqs, url = _worker_stops_between_numbering_and_writing(api, monkeypatch)
+    _deliver_again(sqs, url, delivered)
+    later = Buyer(api, first[0].event, 1)
+    assert later.join().status_code == 202
+    run_line(api)
+    for buyer in first + [later]:
+        buyer.look()
+    assert [b.status["position"] for b in first] == [1, 2, 3], "the places they were numbered with"
+    assert later.status["position"] == 4
+    assert all(b.status["state"] == "held" for b in first + [later])
+
+
+def test_arrivals_delivered_again_after_the_line_passed_their_places_are_served_at_the_end(api, monkeypatch):
+    """Delivered again only after the inlet has given up waiting for their
+    places (rules.GAP_GRACE_SECONDS) and passed them: they are placed again
+    at the end of the line, served late rather than never."""
+    first, delivered, sqs, url = _worker_stops_between_numbering_and_writing(api, monkeypatch)
+    onsale_worker.tick_all(now=_now() + timedelta(seconds=rules.GAP_GRACE_SECONDS + 1), seconds=1.0)
+    assert status_file(api, first[0].event)["serving"] >= 3, "the inlet passed the unwritten places"
+    _deliver_again(sqs, url, delivered)
+    run_line(api)
+    for buyer in first:
+        buyer.look()
+    assert sorted(b.status["position"] for b in first) == [4, 5, 6]
+    assert all(b.status["state"] == "held" for b in first)
+
+
 @pytest.mark.parametrize("redeliveries", [2])
 def test_a_redelivered_batch_never_reserves_twice(api, redeliveries):
     event = open_onsale(api, capacity=50)

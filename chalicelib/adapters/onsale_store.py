@@ -37,6 +37,11 @@ from chalicelib.domain.onsale import PRE_QUEUE_SHARDS, Decision, EntryState, Rea
 
 ONSALES_INDEX_KEY = "ONSALES"
 PRE_QUEUE_FIELDS = ("entry_id", "event_id", "performance_id", "buyer", "tickets", "quantity", "joined_at", "ttl", "draw")
+def _ordered(sequence_number: str) -> str:
+    """An SQS sequence number (up to 128 bits, in decimal) as a string that sorts as the number does."""
+    return sequence_number.zfill(40)
+
+
 ARRIVE_GROUP = "arrive#"  # + perf: joins after opening, in queue order
 PRE_GROUP = "pre#"  # + perf#lane: joins before opening (their order is drawn)
 RESERVE_GROUP = "reserve#"
@@ -134,17 +139,76 @@ class OnSaleStore:
         found = {wanted[(item["pk"], item["sk"])]: item for item in self._batch_get([key(*k) for k in wanted])}
         return found.get("entry"), found.get("state"), found.get("performance")
 
-    def number_after(self, performance_id: str, count: int, now: datetime, accepted_until_ms: int) -> int:
-        """Take the next `count` places after opening with one counter update;
-        returns the last `seq`. `numbered_until_ms`: every join the queue
-        accepted after opening up to then has its place (waiting pages ask for
-        their place only after that)."""
-        answer = self.db.update_item(
-            TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-            UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, numbered_until_ms = :until",
-            ExpressionAttributeValues=values(n=count, at=_iso(now), until=accepted_until_ms),
-            ReturnValues="UPDATED_NEW")
-        return int(answer["Attributes"]["arrived_after"]["N"])
+    def number_after(self, performance_id: str, sequences: list[str], now: datetime,
+                     accepted_until_ms: int) -> dict[str, int]:
+        """Take the next places after opening for these arrivals (their SQS
+        sequence numbers, in queue order) with one counter update; answers
+        each one's `seq`. `numbered_until_ms`: every join the queue accepted
+        after opening up to then has its place (waiting pages ask for their
+        place only after that).
+
+        Redelivery keeps the places: the counter remembers the last batch it
+        numbered (`numbered_batch`, up to 10 sequence numbers) and how far the
+        queue is numbered (`numbered_through`), and numbers only what lies
+        beyond. A batch numbered but never written (the worker stopped in
+        between) comes back first in its FIFO group and gets the same places,
+        so nobody who joined after it can have gone ahead. Only if the inlet
+        has already passed such a place as a gap (rules.GAP_GRACE_SECONDS) is
+        the arrival numbered again, at the end: late rather than never."""
+        numbers: dict[str, int] = {}
+        for _ in range(5):
+            fresh = [s for s in sequences if s not in numbers]
+            if not fresh:
+                return numbers
+            state = None
+            try:
+                answer = self.db.update_item(
+                    TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                    UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, numbered_until_ms = :until, "
+                                     "numbered_through = :through, numbered_batch = :batch",
+                    ConditionExpression="attribute_not_exists(numbered_through) OR numbered_through < :first",
+                    ExpressionAttributeValues=values(n=len(fresh), at=_iso(now), until=accepted_until_ms,
+                                                     first=_ordered(min(fresh, key=_ordered)),
+                                                     through=_ordered(max(fresh, key=_ordered)),
+                                                     batch=[_ordered(s) for s in fresh]),
+                    ReturnValues="UPDATED_NEW")
+                last = int(answer["Attributes"]["arrived_after"]["N"])
+                numbers.update({s: last - len(fresh) + 1 + i for i, s in enumerate(fresh)})
+                continue
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+            state = self.state(performance_id) or {}
+            batch, last = state.get("numbered_batch") or [], int(state.get("arrived_after", 0))
+            serving, pre_count = int(state.get("serving", 0)), state.get("pre_count")
+            for s in fresh:
+                if _ordered(s) in batch:
+                    seq = last - len(batch) + 1 + batch.index(_ordered(s))
+                    passed_as_gap = state.get("shuffled") and int(pre_count) + seq <= serving
+                    if not passed_as_gap:
+                        numbers[s] = seq
+            # What remains was numbered before the last batch, or passed as a gap: numbered again, at
+            # the end. The counter's next batch starts past everything numbered so far.
+            remaining = [s for s in fresh if s not in numbers]
+            if remaining:
+                through = max([state.get("numbered_through", "")] + [_ordered(s) for s in remaining])
+                try:
+                    answer = self.db.update_item(
+                        TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                        UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, "
+                                         "numbered_until_ms = :until, numbered_through = :through, numbered_batch = :batch",
+                        ConditionExpression="numbered_through = :seen",
+                        ExpressionAttributeValues=values(n=len(remaining), at=_iso(now), until=accepted_until_ms,
+                                                         through=through, seen=state.get("numbered_through", ""),
+                                                         batch=[_ordered(s) for s in remaining]),
+                        ReturnValues="UPDATED_NEW")
+                except ClientError as error:
+                    if not is_condition_failure(error):
+                        raise
+                    continue  # numbered meanwhile: look again
+                last = int(answer["Attributes"]["arrived_after"]["N"])
+                numbers.update({s: last - len(remaining) + 1 + i for i, s in enumerate(remaining)})
+        raise RuntimeError("could not number on-sale arrivals; SQS delivers them again")
 
     def write_places(self, entries: list[dict[str, Any]]) -> None:
         """Entries with their position: the entry, and (numbered ones) the place index."""

@@ -249,7 +249,8 @@ def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[s
     """Arrivals after opening: the next places, in the order the queue
     accepted them, with one counter update for the whole batch. They need
     not wait for the draw: their place in the whole line is the pre-queue's
-    size plus their `seq`. A redelivered arrival keeps its place."""
+    size plus their `seq`. A redelivered arrival keeps its place, also when
+    it was numbered but not yet written (OnSaleStore.number_after)."""
     now = now or utcnow()
     arrivals = [r for r in records if r["body"].get("kind") == "arrive"]
     if not arrivals:
@@ -264,9 +265,10 @@ def take_arrivals(onsale: OnSaleStore, performance_id: str, records: list[dict[s
         after.append({**_arrival_entry(body), "state": EntryState.WAITING.value, "sequence": record["sequence"]})
     if not after:
         return
-    last = onsale.number_after(performance_id, len(after), now, max(r["accepted_at_ms"] for r in arrivals))
-    for offset, entry in enumerate(after):
-        entry["seq"] = last - len(after) + 1 + offset
+    numbers = onsale.number_after(performance_id, [entry["sequence"] for entry in after], now,
+                                  max(r["accepted_at_ms"] for r in arrivals))
+    for entry in after:
+        entry["seq"] = numbers[entry["sequence"]]
     onsale.write_places(after)
 
 
