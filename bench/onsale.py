@@ -281,6 +281,10 @@ def serve_workers(payment_events_queue_url: str) -> None:
     original_worker = chalice_app.onsale_worker
 
     timings: list[tuple[float, int, float]] = []  # (started, records, seconds)
+    # Per kind of message group (pre, arrive, reserve): records handled, and when the last one ended.
+    handled_by_kind: Counter = Counter()
+    last_by_kind: dict[str, float] = {}
+    ended_by_kind: dict[str, list[float]] = {}
 
     def counted_worker(event: dict, context: Any) -> Any:
         invocations["onsale_worker"] += 1
@@ -288,7 +292,13 @@ def serve_workers(payment_events_queue_url: str) -> None:
         try:
             return original_worker(event, context)
         finally:
-            timings.append((started, len(event.get("Records", [])), time.monotonic() - started))
+            ended = time.monotonic()
+            timings.append((started, len(event.get("Records", [])), ended - started))
+            for record in event.get("Records", []):
+                kind = record.get("attributes", {}).get("MessageGroupId", "").partition("#")[0]
+                handled_by_kind[kind] += 1
+                last_by_kind[kind] = ended
+                ended_by_kind.setdefault(kind, []).append(ended)
 
     chalice_app.onsale_worker = counted_worker
     # The reservation stage on its own: when each serving transaction ran and how many places it took.
@@ -318,7 +328,9 @@ def serve_workers(payment_events_queue_url: str) -> None:
             delta = counts - marked[0]
             seconds = [t for _, _, t in timings]
             records = [n for _, n, _ in timings]
-            print(json.dumps({"serves": serves, "onsale_worker_seconds_p50": percentile(seconds, 0.5),
+            print(json.dumps({"serves": serves, "handled_by_kind": handled_by_kind, "last_by_kind": last_by_kind,
+                              "ended_by_kind": ended_by_kind,
+                              "onsale_worker_seconds_p50": percentile(seconds, 0.5),
                               "onsale_worker_seconds_p99": percentile(seconds, 0.99),
                               "onsale_worker_records_per_invocation": round(sum(records) / max(1, len(records)), 1),
                               "calls": [[service, op, n] for (service, op), n in delta.items()],
@@ -564,11 +576,15 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
     raw_writes = raw_conditional_writes_per_s(store)
     # Every buyer's place, from the line itself (after the counts: pages need not ask for it).
     line_store = bootstrap.onsale(bootstrap.worker_store(ONSALE_VENUE))
-    pre_count = (line_store.state(performance.performance_id) or {}).get("pre_count")
+    line_state = line_store.state(performance.performance_id) or {}
+    pre_count = line_state.get("pre_count")
     entries = line_store.entries(b.entry["entry_id"] for b in buyers if b.entry)
     for buyer in buyers:
         if buyer.entry and buyer.entry["entry_id"] in entries:
-            buyer.position = line_position(entries[buyer.entry["entry_id"]], pre_count)
+            entry = entries[buyer.entry["entry_id"]]
+            buyer.position = line_position(entry, pre_count) or (
+                pre_count is not None and entry.get("draw")
+                and line_store.drawn_position(performance.performance_id, entry["draw"])) or None
     post_opening = [b for b in buyers if b.join_sent and b.join_sent >= opens_at]
     inversions = fairness_inversions(post_opening)
     result = {
@@ -631,6 +647,20 @@ def _measure(size: str, stack: Any, out: Path) -> dict[str, Any]:
         "client_errors_retried": sum(b.errors for b in buyers),
         "aws_requests_by_operation": {f"{service}:{op}": n for (service, op), n in delta.most_common()},
         "grants_by_second_after_opening": dict(sorted(Counter(int(t - opens_at) for t in grant_times).items())),
+        # Where the time after the opening went: the pre-queue's last lane batch handled, the draw,
+        # the first serving transaction, the first grant a buyer saw (seconds after the opening).
+        "phases_after_opening_s": {
+            "pre_queue_written": round(worker_report["last_by_kind"].get("pre", opens_at) - opens_at, 2),
+            "drawn": round(datetime.fromisoformat(line_state["drawn_at"]).timestamp() - opens_at_wall.timestamp(), 2)
+            if line_state.get("drawn_at") else None,
+            "first_served": round(min((s[1] for s in worker_report["serves"]), default=opens_at) - opens_at, 2),
+            "first_grant_seen": round(min(grant_times, default=opens_at) - opens_at, 2),
+            "arrivals_numbered": round(worker_report["last_by_kind"].get("arrive", opens_at) - opens_at, 2)},
+        "worker_records_by_kind": worker_report["handled_by_kind"],
+        "worker_records_by_second_after_opening": {
+            kind: dict(sorted(Counter(int(t - opens_at) if t >= opens_at else -1 - int(opens_at - t)
+                                      for t in ended).items()))
+            for kind, ended in worker_report["ended_by_kind"].items()},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(out.read_text()) if out.exists() else {}

@@ -364,3 +364,28 @@ def test_a_venue_cannot_reach_another_venues_line(api):
     assert refused.value.response["Error"]["Code"] in ("AccessDenied", "403")
     with pytest.raises(ClientError):
         mine.sqs.receive_message(QueueUrl=theirs)
+
+
+def test_a_drawn_pre_queue_larger_than_a_page_is_read_back_in_draw_order(api):
+    """The draw writes the line as pages of places (OnSaleStore.write_draw):
+    across page boundaries the inlet reads every place once, in order, and
+    every buyer finds their own place from their draw."""
+    import secrets as random_tokens
+
+    from chalicelib.adapters.onsale_store import ORDER_PAGE_SIZE
+
+    onsale = bootstrap.onsale(bootstrap.worker_store(VENUE))
+    performance_id = f"perf-pages-{uuid.uuid4().hex[:8]}"
+    size = 2 * ORDER_PAGE_SIZE + 50
+    drawn = sorted(({"entry_id": random_tokens.token_hex(16), "buyer": f"session-{n}", "tickets": [["normaal", 1]],
+                     "quantity": 1, "draw": random_tokens.token_hex(32), "ttl": 2_000_000_000} for n in range(size)),
+                   key=lambda entry: entry["draw"])
+    onsale.write_draw(performance_id, drawn)
+    across = onsale.places(performance_id, ORDER_PAGE_SIZE - 5, 2 * ORDER_PAGE_SIZE + 5, pre_count=size)
+    assert sorted(across) == list(range(ORDER_PAGE_SIZE - 5, 2 * ORDER_PAGE_SIZE + 6))
+    assert [across[p]["entry_id"] for p in sorted(across)] == \
+        [e["entry_id"] for e in drawn[ORDER_PAGE_SIZE - 6:2 * ORDER_PAGE_SIZE + 5]]
+    for position in (1, ORDER_PAGE_SIZE, ORDER_PAGE_SIZE + 1, size):
+        assert onsale.drawn_position(performance_id, drawn[position - 1]["draw"]) == position
+    assert onsale.places(performance_id, size - 2, size + 3, pre_count=size).keys() == {size - 2, size - 1, size}, \
+        "past the pre-queue: only the arrivals after opening, none written yet"

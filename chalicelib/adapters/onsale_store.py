@@ -11,9 +11,13 @@ Items (docs/onsale.md):
                                    buyers), shuffled; gsi1 ONSALES/{opens_at}
   QENTRY#{entry} / QENTRY          a buyer's place: position (drawn) or seq (after opening),
                                    state, hold id or refusal
-  QPOS#{perf}#{position} / QPOS    who holds a drawn place, so the inlet reads the line in
-                                   order by key (every place its own partition: no hot key)
-  QAFTER#{perf}#{seq} / QPOS       the same for the seq-th arrival after opening; its place
+  QORDER#{perf}#{page} / QORDER    the drawn pre-queue in draw order, ORDER_PAGE_SIZE places
+                                   a page (place = page * size + index + 1): the draw writes
+                                   N / 100 items, not N; every page its own partition;
+                                   never changed once written, so readers cache them
+  QORDER#{perf} / INDEX            the first draw of every page, to find a buyer's place
+  QAFTER#{perf}#{seq} / QPOS       who holds the seq-th place after opening (every place its own
+                                   partition: no hot key); its place
                                    in the whole line is pre_count + seq
   QPRE#{perf}#{shard} / {draw}#{entry}  the pre-queue, in the order of each arrival's draw
 Only counters on STATE and the performance's capacity are shared items, and
@@ -41,6 +45,14 @@ def _ordered(sequence_number: str) -> str:
     """An SQS sequence number (up to 128 bits, in decimal) as a string that sorts as the number does."""
     return sequence_number.zfill(40)
 
+
+# Places per page of the drawn pre-queue: a page of 100 is about 20 KB (20 write units), well
+# under DynamoDB's 400 KB item limit; a tick reads one or two.
+ORDER_PAGE_SIZE = 100
+ORDER_FIELDS = ("entry_id", "buyer", "tickets", "quantity", "draw")
+# Pages of drawn lines read by this instance: (table, performance, page) -> places. Immutable once drawn.
+_order_pages: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+_order_indexes: dict[tuple[str, str], list[str]] = {}
 
 ARRIVE_GROUP = "arrive#"  # + perf: joins after opening, in queue order
 PRE_GROUP = "pre#"  # + perf#lane: joins before opening (their order is drawn)
@@ -217,10 +229,7 @@ class OnSaleStore:
             items.append({"pk": f"QENTRY#{entry['entry_id']}", "sk": "QENTRY", **entry})
             place = {"sk": "QPOS", "entry_id": entry["entry_id"], "buyer": entry["buyer"], "tickets": entry["tickets"],
                      "quantity": entry["quantity"], "ttl": entry["ttl"]}
-            if entry.get("position") is not None:
-                items.append({**place, "pk": f"QPOS#{entry['performance_id']}#{entry['position']}",
-                              "position": entry["position"], "draw": entry.get("draw")})
-            elif entry.get("seq") is not None:
+            if entry.get("seq") is not None:
                 items.append({**place, "pk": f"QAFTER#{entry['performance_id']}#{entry['seq']}", "seq": entry["seq"],
                               "sequence": entry.get("sequence")})
             elif entry.get("draw"):
@@ -262,6 +271,49 @@ class OnSaleStore:
         with ThreadPoolExecutor(max_workers=8) as pool:
             return [{k: item[k] for k in PRE_QUEUE_FIELDS} for found in pool.map(shard, range(PRE_QUEUE_SHARDS))
                     for item in found]
+
+    def write_draw(self, performance_id: str, ordered: list[dict[str, Any]]) -> None:
+        """The drawn pre-queue, in draw order, as pages (and their index).
+        Repeatable: the same pre-queue gives the same pages."""
+        pages = [ordered[start:start + ORDER_PAGE_SIZE] for start in range(0, len(ordered), ORDER_PAGE_SIZE)]
+        ttl = max((int(entry["ttl"]) for entry in ordered), default=None)
+        items = [{"pk": f"QORDER#{performance_id}#{number}", "sk": "QORDER", "ttl": ttl,
+                  "places": [{k: entry[k] for k in ORDER_FIELDS} for entry in page]}
+                 for number, page in enumerate(pages)]
+        items.append({"pk": f"QORDER#{performance_id}", "sk": "INDEX", "ttl": ttl,
+                      "first_draws": [page[0]["draw"] for page in pages]})
+        self._batch_write([{k: v for k, v in item.items() if v is not None} for item in items])
+
+    def drawn_places(self, performance_id: str, first: int, last: int) -> dict[int, dict[str, Any]]:
+        """Drawn places first..last (1-based), from their pages."""
+        numbers = range((first - 1) // ORDER_PAGE_SIZE, (last - 1) // ORDER_PAGE_SIZE + 1)
+        missing = [n for n in numbers if (self.table, performance_id, n) not in _order_pages]
+        for item in self._batch_get([key(f"QORDER#{performance_id}#{n}", "QORDER") for n in missing]):
+            number = int(item["pk"].rpartition("#")[2])
+            _order_pages[(self.table, performance_id, number)] = item["places"]
+        found: dict[int, dict[str, Any]] = {}
+        for number in numbers:
+            for index, place in enumerate(_order_pages.get((self.table, performance_id, number), [])):
+                position = number * ORDER_PAGE_SIZE + index + 1
+                if first <= position <= last:
+                    found[position] = {**place, "position": position}
+        return found
+
+    def drawn_position(self, performance_id: str, draw: str) -> int | None:
+        """A drawn buyer's place: the page from the index, the place within the page."""
+        import bisect
+
+        cache_key = (self.table, performance_id)
+        if cache_key not in _order_indexes:
+            index = self.store._get(f"QORDER#{performance_id}", "INDEX")
+            if index is None:
+                return None
+            _order_indexes[cache_key] = index["first_draws"]
+        number = bisect.bisect_right(_order_indexes[cache_key], draw) - 1
+        if number < 0:
+            return None
+        page = self.drawn_places(performance_id, number * ORDER_PAGE_SIZE + 1, (number + 1) * ORDER_PAGE_SIZE)
+        return next((position for position, place in page.items() if place["draw"] == draw), None)
 
     def close_pre_lane(self, performance_id: str, lane: int) -> dict[str, Any]:
         """Record that a pre-queue lane has written every arrival before the
@@ -307,11 +359,10 @@ class OnSaleStore:
     # -- admission ------------------------------------------------------------------
     def places(self, performance_id: str, first: int, last: int, pre_count: int) -> dict[int, dict[str, Any]]:
         """Places first..last of the whole line: the drawn ones, then those after opening."""
-        keys = [key(f"QPOS#{performance_id}#{p}", "QPOS") if p <= pre_count
-                else key(f"QAFTER#{performance_id}#{p - pre_count}", "QPOS") for p in range(first, last + 1)]
-        found = {}
+        found = self.drawn_places(performance_id, first, min(last, pre_count)) if first <= pre_count else {}
+        keys = [key(f"QAFTER#{performance_id}#{p - pre_count}", "QPOS") for p in range(max(first, pre_count + 1), last + 1)]
         for item in self._batch_get(keys):
-            position = int(item["position"]) if "position" in item else pre_count + int(item["seq"])
+            position = pre_count + int(item["seq"])
             found[position] = {**item, "position": position}
         return found
 

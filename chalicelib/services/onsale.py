@@ -153,7 +153,12 @@ def entry_status(onsale: OnSaleStore, entry_id: str, token: str | None, buyer: s
                               "sold_out": sold_out, "hold": None, "reason": None, "queue_token": token}
     if entry is not None and entry.get("buyer") == buyer:
         position = rules.line_position(entry, pre_count)
-        answer.update(state=entry["state"], position=position, reason=entry.get("reason"),
+        entry_state = entry["state"]
+        if position is None and pre_count is not None and entry.get("draw"):
+            position = onsale.drawn_position(performance_id, entry["draw"])  # the draw has placed it
+            if entry_state == EntryState.QUEUED.value and position is not None:
+                entry_state = EntryState.WAITING.value
+        answer.update(state=entry_state, position=position, reason=entry.get("reason"),
                       ahead=rules.ahead_of(position, serving))
         if entry["state"] == EntryState.HELD.value:
             hold = onsale.store.get_hold(entry["hold_id"])
@@ -277,11 +282,10 @@ def _draw_pre_queue(onsale: OnSaleStore, performance_id: str, now: datetime) -> 
     the draws were fixed at arrival, so a second run writes the same places."""
     drawn = {entry["entry_id"]: entry for entry in onsale.pre_queue(performance_id)}
     order = rules.draw_order((entry["draw"], entry_id) for entry_id, entry in drawn.items())
-    placed = [{**drawn[e], "state": EntryState.WAITING.value, "position": i + 1} for i, e in enumerate(order)]
-    onsale.write_places(placed)
-    drawn_now = onsale.mark_shuffled(performance_id, len(placed), now)
+    onsale.write_draw(performance_id, [drawn[e] for e in order])
+    drawn_now = onsale.mark_shuffled(performance_id, len(order), now)
     logger.info("pre-queue drawn", extra={"venue": onsale.venue, "performance_id": performance_id,
-                                          "places": len(placed)})
+                                          "places": len(order)})
     if drawn_now:
         # The first admission and the status file at once, not at the inlet's next tick: the whole
         # pre-queue waits for them. Safe beside the inlet: the same batches carry the same
