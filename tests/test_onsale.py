@@ -389,3 +389,23 @@ def test_a_drawn_pre_queue_larger_than_a_page_is_read_back_in_draw_order(api):
         assert onsale.drawn_position(performance_id, drawn[position - 1]["draw"]) == position
     assert onsale.places(performance_id, size - 2, size + 3, pre_count=size).keys() == {size - 2, size - 1, size}, \
         "past the pre-queue: only the arrivals after opening, none written yet"
+
+
+def test_waiting_pages_learn_they_were_served_without_waiting_for_the_next_tick(api):
+    """The worker that served a batch publishes the status file itself: the
+    pages it served see it at once, not at the inlet's next second."""
+    event = open_onsale(api, capacity=50)
+    set_onsale(api, event, _now())
+    url = onsale_queue_url(VENUE)
+    onsale_worker.tick_all(seconds=1.0)  # the opening: a marker into every pre-queue lane
+    drain(url, api.app.onsale_worker)  # the (empty) pre-queue drawn
+    buyers = [Buyer(api, event, 1) for _ in range(3)]
+    for buyer in buyers:
+        assert buyer.join().status_code == 202
+    drain(url, api.app.onsale_worker)  # numbered
+    onsale_worker.tick_all(seconds=1.0)  # admitted
+    assert status_file(api, event)["served_until"] == 0
+    drain(url, api.app.onsale_worker)  # served; no tick after it
+    line = status_file(api, event)
+    assert line["served_until"] == 3
+    assert all(turn_known(line, b.entry) == "served" for b in buyers)

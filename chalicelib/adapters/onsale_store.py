@@ -9,7 +9,7 @@ Items (docs/onsale.md):
                                    serving (last admitted place), admitted_demand
                                    and served_demand (places asked by admitted / served
                                    buyers), shuffled; gsi1 ONSALES/{opens_at}
-  QENTRY#{entry} / QENTRY          a buyer's place: position (drawn) or seq (after opening),
+  QENTRY#{entry} / QENTRY          a buyer's arrival: its draw (before opening) or seq (after it),
                                    state, hold id or refusal
   QORDER#{perf}#{page} / QORDER    the drawn pre-queue in draw order, ORDER_PAGE_SIZE places
                                    a page (place = page * size + index + 1): the draw writes

@@ -486,6 +486,20 @@ def _fingerprint(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def _publish_after_serving(onsale: OnSaleStore, body: dict[str, Any]) -> None:
+    """The status file at once after serving, not at the inlet's next tick:
+    waiting pages learn they were served (or that it is sold out) up to a
+    tick sooner. The inlet may publish a state it read just before; its next
+    tick puts it right again, and pages only ever wait on the file."""
+    try:
+        state = onsale.state(body["performance_id"])
+        performance = onsale.store.get_performance(body["event_id"], body["performance_id"])
+        if state and performance:
+            publish_status(onsale, state, performance, utcnow())
+    except Exception:  # the buyers are served; the inlet publishes within a second anyway
+        logger.exception("status file not published after serving", extra={"venue": onsale.venue})
+
+
 # -- the worker's entry point ------------------------------------------------------------
 def handle(onsale: OnSaleStore, records: list[dict[str, Any]], now: datetime | None = None) -> list[str]:
     """SQS FIFO records of one venue's on-sale queue, in order. Returns the
@@ -508,6 +522,8 @@ def handle(onsale: OnSaleStore, records: list[dict[str, Any]], now: datetime | N
             else:
                 for first_unfinished, record in enumerate(group_records):
                     serve_batch(onsale, record["body"], now)
+                first_unfinished = len(group_records)
+                _publish_after_serving(onsale, group_records[-1]["body"])
         except Exception:
             logger.exception("on-sale messages failed; SQS delivers them again", extra={"venue": onsale.venue})
             failed += [r["message_id"] for r in group_records[first_unfinished:]]
