@@ -68,7 +68,7 @@ def test_a_key_cancels_its_venues_part_of_a_two_venue_basket(api, venues, receiv
     receiver = receivers()
     secret = endpoint(api, VENUE, receiver.url, event_types=["order.cancelled", "order.refunded"])["secret"]
     bought = _two_venue_basket(api, quantity=2)
-    key = make_key(api, VENUE, ["orders:write", "catalogue:read", "checkin:write"])["secret"]
+    key = make_key(api, VENUE, ["orders:write", "orders:read", "catalogue:read", "checkin:write"])["secret"]
     lead = api.token(f"{VENUE}-lead")
     code = api.call("GET", f"/venues/{VENUE}/orders/{bought['order_id']}", token=lead).data["tickets"][0]["code"]
     assert _available(api, key, bought["event"]) == 8
@@ -96,6 +96,9 @@ def test_a_key_cancels_its_venues_part_of_a_two_venue_basket(api, venues, receiv
     assert _available(api, key, bought["event"]) == 10
     order = api.call("GET", f"/venues/{VENUE}/orders/{bought['order_id']}", token=lead).data
     assert order["status"] == "cancelled" and order["refund_status"] == "refunded"
+    refunded_orders = api.call("GET", f"/v1/venues/{VENUE}/orders?status=refunded&event={bought['event']['event_id']}",
+                               token=key).data["data"]
+    assert [o["order_id"] for o in refunded_orders] == [bought["order_id"]], "the integrator finds it as refunded"
     # Each webhook once, with the resource.
     run_queue(VENUE, datetime.now(timezone.utc))
     received = [verified(secret, r) for r in receiver.requests]

@@ -64,7 +64,8 @@ DESCRIBED: dict[tuple[str, str], dict[str, Any]] = {
         "request": "NewPerformance", "response": _ref("Performance"), "status": "201",
         "request_example": {"starts_at": "2027-03-14T20:00:00+01:00", "capacity": 450}},
     ("GET", "/v1/venues/{venue}/orders"): {
-        "summary": "Orders, newest first (filters: status, event; cursor pagination)",
+        "summary": "Orders, newest first (filters: status, event; cursor pagination). status=refunded: "
+                   "cancelled with the refund done; status=cancelled includes those",
         "query": {"status": {"type": "string", "enum": ["pending", "paid", "cancelled", "expired", "refunded"]},
                   "event": {"type": "string"}, "cursor": {"type": "string"},
                   "limit": {"type": "integer", "minimum": 1, "maximum": 100}},

@@ -97,8 +97,15 @@ def list_orders(venue, *, store, caller):
         raise MalformedRequest(f"status must be one of {', '.join(ORDER_STATUSES)}.")
     page = event_admin.find_orders(store, cursor=params.get("cursor"), limit=_limit(params),
                                    event_id=params.get("event"))
-    orders = [o for o in page["orders"] if status is None or o.get("status") == status]
+    orders = [o for o in page["orders"] if status is None or _has_status(o, status)]
     return json_response({"data": orders, "next": page["next"]}, headers=NO_STORE)
+
+
+def _has_status(order: dict, status: str) -> bool:
+    """`refunded` is not a status of its own: a refunded order is cancelled with its refund done."""
+    if status == "refunded":
+        return order.get("status") == "cancelled" and order.get("refund_status") == "refunded"
+    return order.get("status") == status
 
 
 @route(v1, "/v1/venues/{venue}/orders/{order_id}", methods=["GET"], venue_access="api-key", scope="orders:read")
