@@ -172,20 +172,10 @@ class OnSaleStore:
             fresh = [s for s in sequences if s not in numbers]
             if not fresh:
                 return numbers
-            state = None
             try:
-                answer = self.db.update_item(
-                    TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-                    UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, numbered_until_ms = :until, "
-                                     "numbered_through = :through, numbered_batch = :batch",
-                    ConditionExpression="attribute_not_exists(numbered_through) OR numbered_through < :first",
-                    ExpressionAttributeValues=values(n=len(fresh), at=_iso(now), until=accepted_until_ms,
-                                                     first=_ordered(min(fresh, key=_ordered)),
-                                                     through=_ordered(max(fresh, key=_ordered)),
-                                                     batch=[_ordered(s) for s in fresh]),
-                    ReturnValues="UPDATED_NEW")
-                last = int(answer["Attributes"]["arrived_after"]["N"])
-                numbers.update({s: last - len(fresh) + 1 + i for i, s in enumerate(fresh)})
+                numbers.update(self._count_in(performance_id, fresh, now, accepted_until_ms, _ordered(max(
+                    fresh, key=_ordered)), "attribute_not_exists(numbered_through) OR numbered_through < :first",
+                    first=_ordered(min(fresh, key=_ordered))))
                 continue
             except ClientError as error:
                 if not is_condition_failure(error):
@@ -203,24 +193,29 @@ class OnSaleStore:
             # the end. The counter's next batch starts past everything numbered so far.
             remaining = [s for s in fresh if s not in numbers]
             if remaining:
-                through = max([state.get("numbered_through", "")] + [_ordered(s) for s in remaining])
+                seen = state.get("numbered_through", "")
                 try:
-                    answer = self.db.update_item(
-                        TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-                        UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, "
-                                         "numbered_until_ms = :until, numbered_through = :through, numbered_batch = :batch",
-                        ConditionExpression="numbered_through = :seen",
-                        ExpressionAttributeValues=values(n=len(remaining), at=_iso(now), until=accepted_until_ms,
-                                                         through=through, seen=state.get("numbered_through", ""),
-                                                         batch=[_ordered(s) for s in remaining]),
-                        ReturnValues="UPDATED_NEW")
+                    numbers.update(self._count_in(performance_id, remaining, now, accepted_until_ms,
+                                                  max([seen] + [_ordered(s) for s in remaining]),
+                                                  "numbered_through = :seen", seen=seen))
                 except ClientError as error:
                     if not is_condition_failure(error):
-                        raise
-                    continue  # numbered meanwhile: look again
-                last = int(answer["Attributes"]["arrived_after"]["N"])
-                numbers.update({s: last - len(remaining) + 1 + i for i, s in enumerate(remaining)})
+                        raise  # else numbered meanwhile: look again
         raise RuntimeError("could not number on-sale arrivals; SQS delivers them again")
+
+    def _count_in(self, performance_id: str, sequences: list[str], now: datetime, accepted_until_ms: int,
+                  through: str, condition: str, **condition_values: Any) -> dict[str, int]:
+        """One counter update numbering `sequences` in order, if `condition` holds."""
+        answer = self.db.update_item(
+            TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+            UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, numbered_until_ms = :until, "
+                             "numbered_through = :through, numbered_batch = :batch",
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values(n=len(sequences), at=_iso(now), until=accepted_until_ms, through=through,
+                                             batch=[_ordered(s) for s in sequences], **condition_values),
+            ReturnValues="UPDATED_NEW")
+        last = int(answer["Attributes"]["arrived_after"]["N"])
+        return {s: last - len(sequences) + 1 + i for i, s in enumerate(sequences)}
 
     def write_places(self, entries: list[dict[str, Any]]) -> None:
         """Entries with their position: the entry, and (numbered ones) the place index."""
