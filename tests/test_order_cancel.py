@@ -214,3 +214,65 @@ def test_the_emulator_refuses_a_reversal_beyond_what_is_left_of_the_transfer(api
         assert client.v1.transfers.retrieve(transfer.id).reversed is True
         with pytest.raises(stripe.InvalidRequestError):
             client.v1.transfers.reversals.create(transfer.id, params={"amount": 1})
+
+
+def _pending_marker(order_id: str) -> dict | None:
+    from chalicelib.adapters.box_office_store import BoxOfficeStore
+
+    return next((m for m in BoxOfficeStore(bootstrap.worker_store(VENUE)).pending_refunds()
+                 if m["order_id"] == order_id), None)
+
+
+def test_a_refund_stripe_did_not_make_is_made_by_the_every_minute_job_exactly_once(api, monkeypatch):
+    """Stripe makes the refund but its answer is lost, and nobody asks again:
+    the scheduled job sends the same requests under the same keys, so the
+    money goes back once, and the order says so."""
+    from chalicelib.workers import jobs
+
+    bought = _two_venue_basket(api, quantity=2)
+    key = make_key(api, VENUE, ["orders:write", "orders:read"])["secret"]
+    refund = payments.refund
+
+    def answer_lost_once(*args, **kwargs):
+        monkeypatch.setattr(payments, "refund", refund)
+        api.loket.stripe.timeout_phase = "after"
+        try:
+            with local_faults.injected(stripe_timeout=1.0):
+                return refund(*args, **kwargs)
+        finally:
+            api.loket.stripe.timeout_phase = None
+
+    monkeypatch.setattr(payments, "refund", answer_lost_once)
+    failed = api.call("POST", f"/v1/venues/{VENUE}/orders/{bought['order_id']}/cancel", token=key,
+                      headers={"Idempotency-Key": str(uuid.uuid4())})  # once: the integrator does not retry
+    assert failed.status_code == 502 and failed.data["refund_status"] == "pending", failed.data
+    assert _pending_marker(bought["order_id"]) is not None
+    for _ in range(2):  # two minutes
+        jobs.retry_pending_refunds(datetime.now(timezone.utc))
+    order = api.call("GET", f"/v1/venues/{VENUE}/orders/{bought['order_id']}", token=key).data
+    assert order["status"] == "cancelled" and order["refund_status"] == "refunded"
+    charge, transfers = _charge(api, bought["basket_id"])
+    assert charge.amount_refunded == 5000, "one refund, not two"
+    assert transfers[_accounts()[VENUE]].amount_reversed == 5000
+    assert _pending_marker(bought["order_id"]) is None
+
+
+def test_a_refund_still_pending_after_stripes_key_window_is_left_to_an_operator(api):
+    """Past 23 hours the job stops asking: Stripe forgets an idempotency key
+    after 24, and a retry could then refund twice."""
+    from datetime import timedelta
+
+    from chalicelib.services import order_cancellation
+
+    bought = _two_venue_basket(api, quantity=2)
+    key = make_key(api, VENUE, ["orders:write"])["secret"]
+    with local_faults.injected(stripe_error=1.0):
+        failed = api.call("POST", f"/v1/venues/{VENUE}/orders/{bought['order_id']}/cancel", token=key,
+                          headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert failed.status_code == 502 and failed.data["refund_status"] == "pending", failed.data
+    tomorrow = datetime.now(timezone.utc) + timedelta(hours=24)
+    order_cancellation.retry_pending_refunds(bootstrap.network(), bootstrap.worker_store(VENUE), tomorrow)
+    assert _pending_marker(bought["order_id"])["stale"] is True
+    order_cancellation.retry_pending_refunds(bootstrap.network(), bootstrap.worker_store(VENUE))
+    charge, _ = _charge(api, bought["basket_id"])
+    assert charge.amount_refunded == 0, "no request after the window, not even a minute later"

@@ -231,6 +231,8 @@ def test_an_alarm_watches_each_failure_an_operator_must_see(templates):
     stripe = platform["StripeErrorRateAlarm"]
     assert {m for _, m, _ in _metrics_of(stripe)} == {"PaymentProviderCalls", "PaymentProviderErrors"}
     assert "/" in next(m["Expression"] for m in stripe["Metrics"] if m.get("ReturnData"))
+    # A cancelled order's refund that the scheduled retry gave up on, per venue.
+    assert watches("Loket", "RefundsStale", '"VenueSlug"')
     # Webhook delivery failures per venue: its webhooks' DLQ, in its own stack.
     assert "${VenueSlug}" in json.dumps(venue["WebhookDeliveryFailedAlarm"]["AlarmName"])
     # Every alarm tells someone: the stage's topic.
@@ -238,7 +240,7 @@ def test_an_alarm_watches_each_failure_an_operator_must_see(templates):
         assert "loket-${Stage}-alarms" in json.dumps(alarm["AlarmActions"]) or alarm["AlarmActions"] == [
             {"Ref": "AlarmTopic"}], logical
     functions = [r for r in templates["sam.json"]["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
-    assert len(platform) == 4 + 2 * len(functions) and len(venue) == 3  # nothing unaccounted for
+    assert len(platform) == 4 + 2 * len(functions) and len(venue) == 4  # nothing unaccounted for
 
 
 def test_the_stripe_metrics_the_alarm_divides_are_the_ones_the_code_emits(capsys, monkeypatch, templates):
@@ -264,6 +266,23 @@ def test_the_stripe_metrics_the_alarm_divides_are_the_ones_the_code_emits(capsys
                       if m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == directive["Metrics"][0]["Name"])
         assert directive["Namespace"] == metric["Namespace"]
         assert dimensions == {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+
+
+def test_the_stuck_refund_alarm_watches_the_metric_the_code_emits(capsys, monkeypatch, templates):
+    """The same for the per-venue count the refund retry emits (services/order_cancellation.py)."""
+    from chalicelib import observability
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for name, value in config["environment_variables"].items():
+        monkeypatch.setenv(name, value)
+    observability.count("RefundsStale", "club-kaap")
+    record = next(json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{"))
+    directive = record["_aws"]["CloudWatchMetrics"][0]
+    alarm = templates["venue.yaml"]["Resources"]["RefundStuckAlarm"]["Properties"]
+    assert (directive["Namespace"], directive["Metrics"][0]["Name"]) == (alarm["Namespace"], alarm["MetricName"])
+    dimensions = {name: record[name] for name in directive["Dimensions"][0]}
+    assert dimensions == {d["Name"]: "club-kaap" if d["Value"] == {"Ref": "VenueSlug"} else d["Value"]
+                          for d in alarm["Dimensions"]}
 
 
 # -- IAM: what the code uses, on names ----------------------------------------------------------

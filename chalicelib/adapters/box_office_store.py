@@ -9,6 +9,8 @@ Items (docs/staff.md, "Box office"):
                               written once (conditional), so a retry never counts twice
   SETTINGS#BOXOFFICE / REFUND the venue's refund policy
   CANCEL-REQUEST#{hash} / REQUEST  a cancel asked by a lead or an API key with an Idempotency-Key
+  REFUNDS#PENDING / ORDER#{order}  a cancelled order whose Stripe refund is not done yet, with
+                              what to ask Stripe (same keys); gone once it is refunded
 Cancelling an order (paid -> cancelled, its places back on sale, its refund
 move, the request) is one transaction; any paid order, not only the counter's
 (services/order_cancellation.py).
@@ -26,6 +28,8 @@ from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain.model import Hold, Order, OrderStatus, Ticket
 
 SHIFTS_INDEX = "SHIFTS#"
+# Cancelled orders whose Stripe refund is not done yet: the every-minute job retries them.
+PENDING_REFUNDS = "REFUNDS#PENDING"
 
 
 class BoxOfficeStore:
@@ -135,12 +139,14 @@ class BoxOfficeStore:
     # Used by services/order_cancellation.py for the counter, the lead and an API key alike.
     def cancel_order(self, order: Order, holds: list[Hold], tickets: list[Ticket], refund: dict[str, Any] | None,
                      cancelled_by: str, at: datetime, *, refund_status: str = "refunded",
-                     request: dict[str, Any] | None = None) -> bool:
+                     request: dict[str, Any] | None = None, pending_refund: dict[str, Any] | None = None) -> bool:
         """paid -> cancelled, every place back on sale, its tickets off the door
         lists (not sold any more), the counter's refund move (if any), the
         request that asked for it (if any), and whether its money is back yet
-        ("pending" until Stripe refunded it): at once. False (nothing written)
-        if the order was no longer paid or the request was already recorded."""
+        ("pending" until Stripe refunded it, with `pending_refund`, what to ask
+        Stripe, kept where the scheduled retry finds it): at once. False
+        (nothing written) if the order was no longer paid or the request was
+        already recorded."""
         items: list[dict[str, Any]] = [{"Update": {
             "TableName": self.table, "Key": key(f"ORDER#{order.order_id}", "ORDER"),
             "UpdateExpression": "SET #s = :cancelled, cancelled_at = :at, cancelled_by = :by, refund_status = :r",
@@ -159,7 +165,32 @@ class BoxOfficeStore:
                                   "Item": marshal({"pk": f"CANCEL-REQUEST#{request['key_hash']}", "sk": "REQUEST",
                                                    **request}),
                                   "ConditionExpression": "attribute_not_exists(pk)"}})
+        if pending_refund:
+            items.append({"Put": {"TableName": self.table, "Item": marshal({
+                "pk": PENDING_REFUNDS, "sk": f"ORDER#{order.order_id}", "order_id": order.order_id,
+                "cancelled_at": at.isoformat(), "stripe": pending_refund})}})
         return self.store._transact_if_unchanged(items)
+
+    def pending_refunds(self) -> list[dict[str, Any]]:
+        """Cancelled orders whose money Stripe has not given back yet (few: one partition is enough)."""
+        return query_all(self.db, TableName=self.table, KeyConditionExpression="pk = :p",
+                         ExpressionAttributeValues=values(p=PENDING_REFUNDS), ConsistentRead=True)
+
+    def forget_pending_refund(self, order_id: str) -> None:
+        self.db.delete_item(TableName=self.table, Key=key(PENDING_REFUNDS, f"ORDER#{order_id}"))
+
+    def mark_pending_refund_stale(self, order_id: str) -> bool:
+        """True once: the retry has given up on it (an operator finishes it)."""
+        try:
+            self.db.update_item(TableName=self.table, Key=key(PENDING_REFUNDS, f"ORDER#{order_id}"),
+                                UpdateExpression="SET stale = :yes",
+                                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(stale)",
+                                ExpressionAttributeValues=values(yes=True))
+            return True
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
 
     def get_cancel_request(self, key_hash: str) -> dict[str, Any] | None:
         """A cancel asked with an Idempotency-Key (its hash): the order and the request's fingerprint."""

@@ -53,6 +53,15 @@ def send_webhook_outboxes() -> dict[str, Any]:
     return _each_active_venue(lambda slug: webhooks.sweep_outbox(bootstrap.worker_store(slug)), "webhook outbox")
 
 
+def retry_pending_refunds(now: datetime | None = None) -> dict[str, Any]:
+    """Refunds of cancelled orders that Stripe did not make at the time (services/order_cancellation.py)."""
+    from chalicelib.services import order_cancellation
+
+    return _each_active_venue(
+        lambda slug: order_cancellation.retry_pending_refunds(bootstrap.network(), bootstrap.worker_store(slug), now),
+        "retry pending refunds")
+
+
 def refresh_catalogue() -> dict[str, Any]:
     """Availability in the catalogue ('few left', 'sold out') follows sales."""
     results = _each_active_venue(
@@ -77,4 +86,5 @@ def finish_onboarding() -> list[str]:
 def every_minute(now: datetime | None = None) -> dict[str, Any]:
     return {"activated": finish_onboarding(), "released": release_expired_holds(now),
             "reconciled": reconcile_baskets(now), "stale_checkouts": return_stale_checkouts(now),
-            "catalogue": refresh_catalogue(), "webhook_outbox": send_webhook_outboxes()}
+            "catalogue": refresh_catalogue(), "webhook_outbox": send_webhook_outboxes(),
+            "refunds": retry_pending_refunds(now)}
