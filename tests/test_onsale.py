@@ -409,3 +409,38 @@ def test_waiting_pages_learn_they_were_served_without_waiting_for_the_next_tick(
     line = status_file(api, event)
     assert line["served_until"] == 3
     assert all(turn_known(line, b.entry) == "served" for b in buyers)
+
+
+def test_a_failed_batch_is_delivered_again_within_seconds_not_after_the_visibility_timeout(api, monkeypatch):
+    """A failed message holds up its whole FIFO group, so everyone behind it
+    in line. The worker makes it visible again after 1 s (then 2, 4, 8)
+    instead of the queue's 60 s. (The failure is the serving transaction
+    raising once: a stand-in for a Lambda that died mid-batch.)"""
+    from chalicelib.adapters.onsale_store import OnSaleStore
+
+    from tests.waiting import until
+
+    event = open_onsale(api, capacity=20)
+    set_onsale(api, event, _now())
+    run_line(api)
+    buyers = [Buyer(api, event, 1) for _ in range(3)]
+    for buyer in buyers:
+        assert buyer.join().status_code == 202
+    url = onsale_queue_url(VENUE)
+    drain(url, api.app.onsale_worker)  # numbered
+    serve = OnSaleStore.serve
+
+    def dies_once(self, *args, **kwargs):
+        monkeypatch.setattr(OnSaleStore, "serve", serve)
+        raise TimeoutError("the worker stopped mid-batch")
+
+    monkeypatch.setattr(OnSaleStore, "serve", dies_once)
+    onsale_worker.tick_all(seconds=1.0)  # admitted
+    drain(url, api.app.onsale_worker)  # the serving batch fails
+    assert all(b.look().data["state"] != "held" for b in buyers)
+
+    def all_served() -> bool:
+        drain(url, api.app.onsale_worker)
+        return all(b.look().data["state"] == "held" for b in buyers)
+
+    until(all_served, "the failed batch delivered again and served", seconds=10, every=0.5)

@@ -136,6 +136,13 @@ class OnSaleStore:
             sequence_numbers += [by_id[str(i)] for i in range(len(chunk))]
         return sequence_numbers
 
+    def deliver_again_after(self, receipts: list[tuple[str, int]]) -> None:
+        """Messages that failed (receipt handle, seconds): visible again after that long."""
+        for start in range(0, len(receipts), 10):
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                for i, (handle, seconds) in enumerate(receipts[start:start + 10])])
+
     # -- numbering ------------------------------------------------------------------
     def entries(self, entry_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         keys = [key(f"QENTRY#{e}", "QENTRY") for e in dict.fromkeys(entry_ids)]
