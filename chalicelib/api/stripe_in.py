@@ -2,6 +2,10 @@
 
 The payment-events worker settles the basket; it reads the payment's state
 from Stripe, so the queue message carries only ids.
+
+Cold start: the payments adapter (and with it the secrets adapter) is
+imported by the view when the first webhook arrives (docs/decisions.md,
+"Cold start").
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ import json
 
 from chalice import Blueprint
 
-from chalicelib.adapters import aws, payments
 from chalicelib.api.http import route, header, json_response
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
@@ -22,6 +25,8 @@ SETTLING_EVENTS = {"checkout.session.completed", "checkout.session.expired",
 
 @route(stripe_in, "/stripe/webhook", methods=["POST"], content_types=["application/json"])
 def stripe_webhook():
+    from chalicelib.adapters import aws, payments
+
     request = stripe_in.current_request
     event = payments.verify_webhook(request.raw_body or b"", header(request, "stripe-signature"))
     session = event.get("data", {}).get("object", {})
