@@ -45,6 +45,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -339,9 +340,46 @@ def mirror_gateway_responses_locally() -> None:
     path as the deployed API does (local/deploy.py configures API Gateway's
     MISSING_AUTHENTICATION_TOKEN gateway response): 404 problem+json, instead
     of API Gateway's 403 "Missing Authentication Token" / "Authorization
-    header requires 'Credential'". Never called inside Lambda."""
-    from chalice import local
+    header requires 'Credential'". Never called inside Lambda.
 
+    chalice.local (and with it http.server) is not imported for this: it is
+    patched now if `chalice local` or the test client already imported it,
+    else as soon as one of them does. So `import app` outside Lambda (as
+    `make bench` measures the cold start, issue 10) does not load a module
+    that only local serving uses and Lambda never imports."""
+    local = sys.modules.get("chalice.local")
+    if local is not None:
+        _mirror_gateway_responses(local)
+    elif not any(isinstance(finder, _PatchChaliceLocalOnImport) for finder in sys.meta_path):
+        sys.meta_path = [_PatchChaliceLocalOnImport(), *sys.meta_path]
+
+
+class _PatchChaliceLocalOnImport:
+    """An import hook (`sys.meta_path` finder) for chalice.local only: the
+    module is found and loaded as usual, then patched before anyone uses it."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "chalice.local":
+            return None
+        from importlib.util import find_spec
+
+        # Out of the way first (find_spec below asks the finders again); a new
+        # list, as another thread may be going through the current one.
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not self]
+        spec = find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            load(module)
+            _mirror_gateway_responses(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def _mirror_gateway_responses(local: Any) -> None:
     if getattr(local.LocalGateway, "_loket_gateway_responses", False):
         return
     original = local.LocalGateway.handle_request
