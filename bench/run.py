@@ -3,7 +3,9 @@
 Writes bench/results.json:
 - cold-start import time of app.py next to `import boto3, pydantic, chalice`
   (and `import boto3` alone), measured with `python -X importtime` in fresh
-  interpreters (median of 5), and their ratio (issue 10: at most 1.3)
+  interpreters (median of 5), and their ratio (issue 10: at most 1.3); the
+  same from the unpacked deployment package, with and without the bytecode
+  `make package` adds (what a fresh Lambda instance pays)
 - seconds from starting `python -m local.run` to the first storefront page
 - the sale under injected faults (bench/sale_under_faults.py): false
   sold-outs, failed answers and leaked places
@@ -28,11 +30,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 
 
-def import_microseconds(statement: str) -> int:
+def import_microseconds(statement: str, package: Path | None = None) -> int:
     """Cumulative import time of the top-level modules `statement` imports
-    (the interpreter's own start-up imports, up to `site`, are not counted)."""
+    (the interpreter's own start-up imports, up to `site`, are not counted).
+    `package`: from an unpacked deployment package first, as in Lambda
+    (which cannot write __pycache__)."""
     env = {**os.environ, "LOKET_STAGE": "local", "AWS_DEFAULT_REGION": "eu-west-1"}
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], cwd=ROOT, env=env,
+    if package is not None:
+        env.update(PYTHONPATH=str(package), PYTHONDONTWRITEBYTECODE="1")
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", statement], cwd=package or ROOT, env=env,
                             capture_output=True, text=True, check=True)
     total = 0
     started = False
@@ -65,6 +71,37 @@ def import_ms(runs: int = 5) -> dict[str, float]:
             samples[key].append(import_microseconds(statement))
     result = {key: round(statistics.median(values) / 1000, 1) for key, values in samples.items()}
     result["ratio"] = round(result["app"] / result["baseline_boto3_pydantic_chalice"], 2)
+    return result
+
+
+def packaged_import_ms(runs: int = 5) -> dict[str, dict[str, float]]:
+    """The same, from the deployment package `make package` builds (local/deploy.py),
+    unpacked twice: its sources only (as chalice packages them) and with the
+    bytecode add_bytecode adds. What a fresh Lambda instance pays before its
+    first answer."""
+    import tempfile
+    import zipfile
+
+    from local.deploy import package
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        package("dev", out / "out")
+        variants = {"sources_only": out / "sources", "with_bytecode": out / "bytecode"}
+        with zipfile.ZipFile(out / "out" / "deployment.zip") as deployment:
+            names = deployment.namelist()
+            deployment.extractall(variants["sources_only"], [n for n in names if not n.endswith(".pyc")])
+            deployment.extractall(variants["with_bytecode"], names)
+        samples: dict[tuple[str, str], list[int]] = {}
+        for _ in range(runs):
+            for variant, directory in variants.items():
+                for key, statement in (("baseline_boto3_pydantic_chalice", BASELINE_IMPORT), ("app", "import app")):
+                    samples.setdefault((variant, key), []).append(import_microseconds(statement, directory))
+    result: dict[str, dict[str, float]] = {}
+    for (variant, key), values in samples.items():
+        result.setdefault(variant, {})[key] = round(statistics.median(values) / 1000, 1)
+    for numbers in result.values():
+        numbers["ratio"] = round(numbers["app"] / numbers["baseline_boto3_pydantic_chalice"], 2)
     return result
 
 
@@ -112,6 +149,7 @@ def main() -> None:
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": sys.version.split()[0],
         "import_ms": import_ms(),
+        "import_ms_from_the_deployment_package": packaged_import_ms(),
         "make_run_seconds_to_first_page": seconds_to_first_page(),
         "sale_under_faults": sale_under_faults(),
         "onsale_quick": {k: v for k, v in onsale("quick").items() if k not in ("prices_usd", "how")},

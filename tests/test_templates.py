@@ -38,6 +38,33 @@ def templates(packaged):
     return {**{name: _template(name) for name in HAND_WRITTEN}, "sam.json": json.loads(packaged.read_text())}
 
 
+def test_the_package_carries_bytecode_that_a_fresh_lambda_loads_instead_of_compiling(packaged, tmp_path):
+    """Lambda cannot write __pycache__, so the package brings it (local/deploy.py
+    add_bytecode): every module of the app, as unchecked hash-based .pyc that
+    Python loads whatever timestamps the zip gives; checked by importing from
+    the unpacked package the way a fresh instance does."""
+    import importlib.util
+    import zipfile
+
+    with zipfile.ZipFile(packaged.parent / "deployment.zip") as package:
+        names = set(package.namelist())
+        ours = [n for n in names if n.endswith(".py") and (n == "app.py" or n.startswith("chalicelib/"))]
+        assert len(ours) > 50
+        for source in ours:
+            compiled = importlib.util.cache_from_source(source)
+            assert compiled in names, source
+            header = package.read(compiled)[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 0b01, "hash-based, unchecked"
+        assert sum(n.endswith(".pyc") for n in names) > 0.9 * sum(n.endswith(".py") for n in names)
+        package.extractall(tmp_path, [n for n in names if n.startswith(("chalicelib/", "__pycache__/app.")) or n == "app.py"])
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    loaded = subprocess.run([sys.executable, "-v", "-c", "import chalicelib.domain.onsale"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert f"code object from '{tmp_path}/chalicelib/domain/__pycache__/onsale.cpython" in loaded.stderr
+
+
 def test_hand_written_templates_pass_cfn_lint():
     result = subprocess.run([CFN_LINT, *(str(ROOT / "infra" / name) for name in HAND_WRITTEN)],
                             capture_output=True, text=True)
