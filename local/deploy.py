@@ -82,11 +82,16 @@ def add_bytecode(zip_path: Path, runtimes: set[str | None]) -> int:
         for name in sources:
             package.extract(name, scratch)
         # quiet=2: a few packaged files are not meant to compile (templates, tests of other Pythons)
-        compileall.compile_dir(scratch, quiet=2, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        # ddir: the path Lambda unpacks to, not this scratch directory (the same app gives the same bytes)
+        compileall.compile_dir(scratch, ddir="/var/task", quiet=2,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         for compiled in sorted(Path(scratch).rglob("__pycache__/*.pyc")):
             name = compiled.relative_to(scratch).as_posix()
             if name not in existing:
-                package.write(compiled, name)
+                # A fixed time: the same app packages to the same bytes (the deploy names code by content).
+                entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                entry.external_attr = 0o644 << 16
+                package.writestr(entry, compiled.read_bytes(), zipfile.ZIP_DEFLATED)
                 added += 1
     return added
 

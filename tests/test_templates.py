@@ -63,6 +63,11 @@ def test_the_package_carries_bytecode_that_a_fresh_lambda_loads_instead_of_compi
                             capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert f"code object from '{tmp_path}/chalicelib/domain/__pycache__/onsale.cpython" in loaded.stderr
+    # The same app packages to the same bytes: the deploy names the code by its content.
+    from local.deploy import package
+
+    again = package("dev", tmp_path / "again", role_arn="arn:aws:iam::123456789012:role/loket-dev-api")
+    assert (again.parent / "deployment.zip").read_bytes() == (packaged.parent / "deployment.zip").read_bytes()
 
 
 def test_hand_written_templates_pass_cfn_lint():
