@@ -312,6 +312,8 @@ def test_arrivals_delivered_again_after_the_line_passed_their_places_are_served_
     places (rules.GAP_GRACE_SECONDS) and passed them: they are placed again
     at the end of the line, served late rather than never."""
     first, delivered, sqs, url = _worker_stops_between_numbering_and_writing(api, monkeypatch)
+    onsale_worker.tick_all(seconds=1.0)  # the inlet finds place 1 missing, and waits for it
+    assert status_file(api, first[0].event)["serving"] == 0
     onsale_worker.tick_all(now=_now() + timedelta(seconds=rules.GAP_GRACE_SECONDS + 1), seconds=1.0)
     assert status_file(api, first[0].event)["serving"] >= 3, "the inlet passed the unwritten places"
     _deliver_again(sqs, url, delivered)
@@ -444,3 +446,22 @@ def test_a_failed_batch_is_delivered_again_within_seconds_not_after_the_visibili
         return all(b.look().data["state"] == "held" for b in buyers)
 
     until(all_served, "the failed batch delivered again and served", seconds=10, every=0.5)
+
+
+def test_arrivals_that_fail_twice_keep_their_places_and_later_ones_stay_behind(api):
+    """A batch numbered, not written; delivered again with later arrivals
+    behind it, and not written again; then delivered a third time: every
+    arrival keeps the place it was first given (found in review: the later
+    arrivals' numbering made the counter forget the first ones')."""
+    onsale = bootstrap.onsale(bootstrap.worker_store(VENUE))
+    event = open_onsale(api, capacity=10)
+    performance_id = event["performance_id"]
+    now = _now()
+    a, b, c, d, e = (f"{18_000_000_000_000_900_000 + n:020d}" for n in range(5))
+    assert onsale.number_after(performance_id, [a, b, c], now, 0) == {a: 1, b: 2, c: 3}
+    assert onsale.number_after(performance_id, [a, b, c, d, e], now, 0) == {a: 1, b: 2, c: 3, d: 4, e: 5}
+    assert onsale.number_after(performance_id, [a, b, c, d, e], now, 0) == {a: 1, b: 2, c: 3, d: 4, e: 5}
+    assert onsale.number_after(performance_id, [d, e], now, 0) == {d: 4, e: 5}, "a, b, c were written meanwhile"
+    f = f"{18_000_000_000_000_900_010:020d}"
+    assert onsale.number_after(performance_id, [f], now, 0) == {f: 6}
+    assert int(onsale.state(performance_id)["joined"]) == 6

@@ -247,8 +247,13 @@ def test_a_refund_stripe_did_not_make_is_made_by_the_every_minute_job_exactly_on
                       headers={"Idempotency-Key": str(uuid.uuid4())})  # once: the integrator does not retry
     assert failed.status_code == 502 and failed.data["refund_status"] == "pending", failed.data
     assert _pending_marker(bought["order_id"]) is not None
-    for _ in range(2):  # two minutes
-        jobs.retry_pending_refunds(datetime.now(timezone.utc))
+    from datetime import timedelta
+
+    jobs.retry_pending_refunds(datetime.now(timezone.utc))  # too soon: the request may still be at Stripe
+    assert _charge(api, bought["basket_id"])[0].amount_refunded == 5000 and _pending_marker(bought["order_id"]), \
+        "made once by the lost answer, and not asked again yet"
+    for minutes in (3, 4):
+        jobs.retry_pending_refunds(datetime.now(timezone.utc) + timedelta(minutes=minutes))
     order = api.call("GET", f"/v1/venues/{VENUE}/orders/{bought['order_id']}", token=key).data
     assert order["status"] == "cancelled" and order["refund_status"] == "refunded"
     charge, transfers = _charge(api, bought["basket_id"])
@@ -273,6 +278,7 @@ def test_a_refund_still_pending_after_stripes_key_window_is_left_to_an_operator(
     tomorrow = datetime.now(timezone.utc) + timedelta(hours=24)
     order_cancellation.retry_pending_refunds(bootstrap.network(), bootstrap.worker_store(VENUE), tomorrow)
     assert _pending_marker(bought["order_id"])["stale"] is True
-    order_cancellation.retry_pending_refunds(bootstrap.network(), bootstrap.worker_store(VENUE))
+    order_cancellation.retry_pending_refunds(bootstrap.network(), bootstrap.worker_store(VENUE),
+                                             tomorrow + timedelta(minutes=1))
     charge, _ = _charge(api, bought["basket_id"])
     assert charge.amount_refunded == 0, "no request after the window, not even a minute later"

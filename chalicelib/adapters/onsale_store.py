@@ -166,63 +166,43 @@ class OnSaleStore:
         after opening up to then has its place (waiting pages ask for their
         place only after that).
 
-        Redelivery keeps the places: the counter remembers the last batch it
-        numbered (`numbered_batch`, up to 10 sequence numbers) and how far the
-        queue is numbered (`numbered_through`), and numbers only what lies
-        beyond. A batch numbered but never written (the worker stopped in
-        between) comes back first in its FIFO group and gets the same places,
-        so nobody who joined after it can have gone ahead. Only if the inlet
-        has already passed such a place as a gap (rules.GAP_GRACE_SECONDS) is
-        the arrival numbered again, at the end: late rather than never."""
-        numbers: dict[str, int] = {}
+        Redelivery keeps the places: the counter remembers every place its
+        last update handed out, new or kept (`numbered_batch`: sequence number
+        -> seq). A batch numbered but never written (the worker stopped in
+        between) comes back first in its FIFO group, so its arrivals are in
+        that record and get the same places: nobody who joined after them
+        can have gone ahead. Only if the inlet has already passed such a
+        place as a gap (rules.GAP_GRACE_SECONDS) is the arrival numbered
+        again, at the end: late rather than never. One consistent read and
+        one conditional write on the line's counter per batch."""
         for _ in range(5):
-            fresh = [s for s in sequences if s not in numbers]
-            if not fresh:
-                return numbers
+            state = self.state(performance_id) or {}
+            last = int(state.get("arrived_after", 0))
+            before = state.get("numbered_batch")
+            before = before if isinstance(before, dict) else {}
+            serving, pre_count = int(state.get("serving", 0)), state.get("pre_count")
+            numbers: dict[str, int] = {}
+            for sequence in sequences:
+                kept = before.get(_ordered(sequence))
+                passed_as_gap = kept is not None and state.get("shuffled") and int(pre_count) + int(kept) <= serving
+                if kept is not None and not passed_as_gap:
+                    numbers[sequence] = int(kept)
+            new = [sequence for sequence in sequences if sequence not in numbers]
+            numbers.update({sequence: last + 1 + i for i, sequence in enumerate(new)})
             try:
-                numbers.update(self._count_in(performance_id, fresh, now, accepted_until_ms, _ordered(max(
-                    fresh, key=_ordered)), "attribute_not_exists(numbered_through) OR numbered_through < :first",
-                    first=_ordered(min(fresh, key=_ordered))))
-                continue
+                self.db.update_item(
+                    TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                    UpdateExpression="SET arrived_after = :after, numbered_at = :at, numbered_until_ms = :until, "
+                                     "numbered_batch = :batch ADD joined :n",
+                    ConditionExpression="arrived_after = :last",
+                    ExpressionAttributeValues=values(after=last + len(new), at=_iso(now), until=accepted_until_ms,
+                                                     batch={_ordered(s): n for s, n in numbers.items()}, n=len(new),
+                                                     last=last))
+                return numbers
             except ClientError as error:
                 if not is_condition_failure(error):
-                    raise
-            state = self.state(performance_id) or {}
-            batch, last = state.get("numbered_batch") or [], int(state.get("arrived_after", 0))
-            serving, pre_count = int(state.get("serving", 0)), state.get("pre_count")
-            for s in fresh:
-                if _ordered(s) in batch:
-                    seq = last - len(batch) + 1 + batch.index(_ordered(s))
-                    passed_as_gap = state.get("shuffled") and int(pre_count) + seq <= serving
-                    if not passed_as_gap:
-                        numbers[s] = seq
-            # What remains was numbered before the last batch, or passed as a gap: numbered again, at
-            # the end. The counter's next batch starts past everything numbered so far.
-            remaining = [s for s in fresh if s not in numbers]
-            if remaining:
-                seen = state.get("numbered_through", "")
-                try:
-                    numbers.update(self._count_in(performance_id, remaining, now, accepted_until_ms,
-                                                  max([seen] + [_ordered(s) for s in remaining]),
-                                                  "numbered_through = :seen", seen=seen))
-                except ClientError as error:
-                    if not is_condition_failure(error):
-                        raise  # else numbered meanwhile: look again
+                    raise  # else numbered meanwhile: read again
         raise RuntimeError("could not number on-sale arrivals; SQS delivers them again")
-
-    def _count_in(self, performance_id: str, sequences: list[str], now: datetime, accepted_until_ms: int,
-                  through: str, condition: str, **condition_values: Any) -> dict[str, int]:
-        """One counter update numbering `sequences` in order, if `condition` holds."""
-        answer = self.db.update_item(
-            TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-            UpdateExpression="ADD joined :n, arrived_after :n SET numbered_at = :at, numbered_until_ms = :until, "
-                             "numbered_through = :through, numbered_batch = :batch",
-            ConditionExpression=condition,
-            ExpressionAttributeValues=values(n=len(sequences), at=_iso(now), until=accepted_until_ms, through=through,
-                                             batch=[_ordered(s) for s in sequences], **condition_values),
-            ReturnValues="UPDATED_NEW")
-        last = int(answer["Attributes"]["arrived_after"]["N"])
-        return {s: last - len(sequences) + 1 + i for i, s in enumerate(sequences)}
 
     def write_places(self, entries: list[dict[str, Any]]) -> None:
         """Entries with their position: the entry, and (numbered ones) the place index."""
@@ -367,6 +347,13 @@ class OnSaleStore:
             position = pre_count + int(item["seq"])
             found[position] = {**item, "position": position}
         return found
+
+    def note_gap(self, performance_id: str, position: int, numbered: int, now: datetime) -> None:
+        """The inlet found this numbered place unwritten, with `numbered`
+        places numbered so far: it waits for those from now on."""
+        self.db.update_item(TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+                            UpdateExpression="SET gap_position = :p, gap_through = :n, gap_seen_at = :at",
+                            ExpressionAttributeValues=values(p=position, n=numbered, at=_iso(now)))
 
     def record_admission(self, performance_id: str, serving_before: int, serving: int, demand: int,
                          entries: int, now: datetime, draw: str | None = None, sequence: str | None = None) -> bool:

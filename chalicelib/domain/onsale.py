@@ -27,7 +27,8 @@ BUYERS_PER_ADMISSION = 30
 # the buyers already admitted).
 MAX_ADMITTED_BACKLOG = 600
 # A numbered place that never got written (the numbering worker stopped
-# between counting and writing) is skipped after this long.
+# between counting and writing, and SQS gave up on it) is skipped this long
+# after the inlet first found it missing.
 GAP_GRACE_SECONDS = 30
 PRE_QUEUE_SHARDS = 16
 # Joins before the opening are spread over this many message groups ("lanes"),

@@ -354,14 +354,19 @@ def _tick_line(onsale: OnSaleStore, state: dict[str, Any], performance: Performa
     line: list[dict[str, Any]] = []
     if last > serving:
         places = onsale.places(performance_id, serving + 1, last, pre_count)
-        numbered_at = datetime.fromisoformat(state.get("numbered_at") or now.isoformat())
         for position in range(serving + 1, last + 1):
             if position in places:
                 line.append(places[position])
-            elif (now - numbered_at).total_seconds() > rules.GAP_GRACE_SECONDS:
-                line.append({"position": position, "quantity": 0, "gap": True})  # numbered, never written
-            else:
+                continue
+            # Numbered, not written (yet): wait for it from when the inlet first found it missing; every
+            # place numbered by then and still missing after the grace was never written: passed.
+            noted = int(state.get("gap_position", 0)) <= position <= int(state.get("gap_through", 0))
+            if not noted:
+                onsale.note_gap(performance_id, position, joined, now)
                 break
+            if (now - datetime.fromisoformat(state["gap_seen_at"])).total_seconds() <= rules.GAP_GRACE_SECONDS:
+                break
+            line.append({"position": position, "quantity": 0, "gap": True})
     admission = rules.admit(line, available=performance.online_available, outstanding_demand=outstanding_demand,
                             outstanding_entries=outstanding_entries, budget=budget)
     if admission.admitted:

@@ -144,6 +144,8 @@ def finish_refund(network: NetworkStore, store: VenueStore, order_id: str, strip
 # (a refund that went through unseen, then a second one of the same amount). Past this the retry
 # stops and an operator finishes the refund by hand (docs/operations.md "Refunds left pending").
 REFUND_RETRY_WINDOW = timedelta(hours=23)
+# Not before this: the cancel's own request (or its client's retry) may still be asking Stripe.
+REFUND_RETRY_AFTER = timedelta(minutes=2)
 
 
 def retry_pending_refunds(network: NetworkStore, store: VenueStore, now: datetime | None = None) -> dict[str, int]:
@@ -156,6 +158,9 @@ def retry_pending_refunds(network: NetworkStore, store: VenueStore, now: datetim
         if pending.get("stale"):
             done["stale"] += 1
             continue
+        if now - datetime.fromisoformat(pending["cancelled_at"]) < REFUND_RETRY_AFTER:
+            continue  # the cancel's own request may still be asking Stripe
+
         if now - datetime.fromisoformat(pending["cancelled_at"]) > REFUND_RETRY_WINDOW:
             if box.mark_pending_refund_stale(pending["order_id"]):
                 count("RefundsStale", store.venue)
@@ -172,6 +177,11 @@ def retry_pending_refunds(network: NetworkStore, store: VenueStore, now: datetim
             if box.mark_pending_refund_stale(pending["order_id"]):
                 count("RefundsStale", store.venue)
             done["stale"] += 1
+            continue
+        except Exception:  # anything else (a request in flight under the same key, a bad marker): next minute
+            logger.exception("pending refund not retried", extra={"venue": store.venue,
+                                                                   "order_id": pending["order_id"]})
+            done["pending"] += 1
             continue
         box.forget_pending_refund(pending["order_id"])  # also a left-over of an order refunded before
         done["refunded"] += 1

@@ -51,14 +51,23 @@ def handle(event: dict[str, Any], context: Any = None, now: datetime | None = No
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
+# Receive count of a failed message -> seconds until it is delivered again (others: the queue's timeout).
+FAILED_BATCH_WAIT_SECONDS = {1: 1, 2: 5}
+
+
 def _deliver_again_soon(onsale: Any, records: list[dict[str, Any]]) -> None:
     """A failed batch holds up its whole message group (everyone behind it in
-    line) until SQS delivers it again: after 1, 2, 4, 8 s instead of the
-    queue's 60 s visibility timeout; the fifth failure sends it to the
-    dead-letter queue. Best effort: if this fails, the timeout still applies."""
+    line) until SQS delivers it again: after 1 s, then 5 s, instead of the
+    queue's 60 s visibility timeout; from the third failure on the timeout
+    applies again, so a longer trouble (throttling at a big opening) does not
+    send the batch to the dead-letter queue (5 receives) within seconds.
+    Best effort: if this fails, the timeout applies."""
+    soon = [(r["receiptHandle"], FAILED_BATCH_WAIT_SECONDS[int(r.get("attributes", {}).get("ApproximateReceiveCount", 1))])
+            for r in records if int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)) in FAILED_BATCH_WAIT_SECONDS]
+    if not soon:
+        return
     try:
-        onsale.deliver_again_after([(r["receiptHandle"], min(30, 2 ** (int(
-            r.get("attributes", {}).get("ApproximateReceiveCount", 1)) - 1))) for r in records])
+        onsale.deliver_again_after(soon)
     except Exception:
         logger.exception("could not shorten a failed on-sale batch's wait", extra={"venue": onsale.venue})
 
