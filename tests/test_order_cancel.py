@@ -50,6 +50,23 @@ def _available(api, key: str, event: dict) -> int:
     return next(p for p in read.data["performances"] if p["performance_id"] == event["performance_id"])["available"]
 
 
+def _refund_answer_lost_once(api, monkeypatch) -> None:
+    """The next refund: Stripe makes it, then the connection drops before the answer (the
+    client's own retries meet the same drop); refunds after that call go through as usual."""
+    refund = payments.refund
+
+    def answer_lost(*args, **kwargs):
+        monkeypatch.setattr(payments, "refund", refund)
+        api.loket.stripe.timeout_phase = "after"
+        try:
+            with local_faults.injected(stripe_timeout=1.0):
+                return refund(*args, **kwargs)
+        finally:
+            api.loket.stripe.timeout_phase = None
+
+    monkeypatch.setattr(payments, "refund", answer_lost)
+
+
 def _cancel(api, key: str, order_id: str, idem: str, body=None, venue: str = VENUE):
     """As an integrator does: a 502 (the payment provider did not answer) is sent again, same key."""
     for _ in range(5):
@@ -150,22 +167,7 @@ def test_a_stripe_failure_after_the_cancel_is_retried_to_exactly_one_refund(api,
     bought = _two_venue_basket(api, quantity=2)
     key = make_key(api, VENUE, ["orders:write"])["secret"]
     idem = str(uuid.uuid4())
-    refund = payments.refund
-    lost = []
-
-    def answer_lost(*args, **kwargs):
-        """Stripe makes the refund, then the connection drops before the answer (and on every retry)."""
-        if lost:
-            return refund(*args, **kwargs)
-        lost.append(True)
-        api.loket.stripe.timeout_phase = "after"
-        try:
-            with local_faults.injected(stripe_timeout=1.0):
-                return refund(*args, **kwargs)
-        finally:
-            api.loket.stripe.timeout_phase = None
-
-    monkeypatch.setattr(payments, "refund", answer_lost)
+    _refund_answer_lost_once(api, monkeypatch)
     failed = api.call("POST", f"/v1/venues/{VENUE}/orders/{bought['order_id']}/cancel", token=key,
                       headers={"Idempotency-Key": idem})
     assert failed.status_code == 502 and failed.data["refund_status"] == "pending", failed.data
@@ -231,18 +233,7 @@ def test_a_refund_stripe_did_not_make_is_made_by_the_every_minute_job_exactly_on
 
     bought = _two_venue_basket(api, quantity=2)
     key = make_key(api, VENUE, ["orders:write", "orders:read"])["secret"]
-    refund = payments.refund
-
-    def answer_lost_once(*args, **kwargs):
-        monkeypatch.setattr(payments, "refund", refund)
-        api.loket.stripe.timeout_phase = "after"
-        try:
-            with local_faults.injected(stripe_timeout=1.0):
-                return refund(*args, **kwargs)
-        finally:
-            api.loket.stripe.timeout_phase = None
-
-    monkeypatch.setattr(payments, "refund", answer_lost_once)
+    _refund_answer_lost_once(api, monkeypatch)
     failed = api.call("POST", f"/v1/venues/{VENUE}/orders/{bought['order_id']}/cancel", token=key,
                       headers={"Idempotency-Key": str(uuid.uuid4())})  # once: the integrator does not retry
     assert failed.status_code == 502 and failed.data["refund_status"] == "pending", failed.data

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values, without_keys
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, values, without_keys, written_if
 from chalicelib.adapters.venue_store import VenueStore
 from chalicelib.domain.model import Hold, Order, OrderStatus, Ticket
 
@@ -181,16 +181,10 @@ class BoxOfficeStore:
 
     def mark_pending_refund_stale(self, order_id: str) -> bool:
         """True once: the retry has given up on it (an operator finishes it)."""
-        try:
-            self.db.update_item(TableName=self.table, Key=key(PENDING_REFUNDS, f"ORDER#{order_id}"),
-                                UpdateExpression="SET stale = :yes",
-                                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(stale)",
-                                ExpressionAttributeValues=values(yes=True))
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return written_if(self.db.update_item, TableName=self.table, Key=key(PENDING_REFUNDS, f"ORDER#{order_id}"),
+                          UpdateExpression="SET stale = :yes",
+                          ConditionExpression="attribute_exists(pk) AND attribute_not_exists(stale)",
+                          ExpressionAttributeValues=values(yes=True))
 
     def get_cancel_request(self, key_hash: str) -> dict[str, Any] | None:
         """A cancel asked with an Idempotency-Key (its hash): the order and the request's fingerprint."""

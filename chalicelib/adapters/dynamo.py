@@ -60,6 +60,18 @@ def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def written_if(write, **request: Any) -> bool:
+    """A conditional write (`db.put_item`, `db.update_item`, ...): True if it
+    was made, False if its condition was false; any other error is raised."""
+    try:
+        write(**request)
+        return True
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+
+
 def is_condition_failure(error: ClientError) -> bool:
     """A write refused because its condition was false: an answer about the
     data. A transaction cancelled for contention alone is not one (those are

@@ -34,7 +34,7 @@ from typing import Any, Iterable
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values
+from chalicelib.adapters.dynamo import is_condition_failure, key, marshal, query_all, unmarshal, values, written_if
 from chalicelib.adapters.venue_store import VenueStore, hold_item
 from chalicelib.domain.model import Hold, OnSaleSettings
 from chalicelib.domain.onsale import PRE_QUEUE_SHARDS, Decision, EntryState, Reason
@@ -327,16 +327,10 @@ class OnSaleStore:
 
     def mark_opening_announced(self, performance_id: str) -> bool:
         """True once: the inlet sends the opening marker into the arrivals' group."""
-        try:
-            self.db.update_item(
-                TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
-                UpdateExpression="SET opening_announced = :yes", ConditionExpression="attribute_not_exists(opening_announced)",
-                ExpressionAttributeValues=values(yes=True))
-            return True
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
+        return written_if(
+            self.db.update_item, TableName=self.table, Key=key(f"QUEUE#{performance_id}", "STATE"),
+            UpdateExpression="SET opening_announced = :yes", ConditionExpression="attribute_not_exists(opening_announced)",
+            ExpressionAttributeValues=values(yes=True))
 
     # -- admission ------------------------------------------------------------------
     def places(self, performance_id: str, first: int, last: int, pre_count: int) -> dict[int, dict[str, Any]]:
